@@ -1,0 +1,35 @@
+# Floe — infrastructure-as-code for Incus. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ENV ?= iapetus
+CARGO ?= cargo
+# Tests and scripts read the testbed's paths (terraform 1.0.3, ansible venv, image alias).
+ENVSH := source scripts/env.sh
+
+.PHONY: help testbed build test demo bench bench-client fmt lint
+
+help: ## list targets
+	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-24s %s\n", $$1, $$2}'
+
+testbed: ## install and start what the tests need (Incus, image, Terraform 1.0.3, Ansible); idempotent
+	bash scripts/testbed.sh
+
+build: ## build every binary (release)
+	$(CARGO) build --workspace --release --locked
+
+test: testbed ## run every test: unit, integration against the real daemon, Terraform and Ansible
+	$(ENVSH) && $(CARGO) test --workspace --locked --no-fail-fast
+
+demo: testbed build ## testbed, build, then the quickstart end to end
+	$(ENVSH) && bash scripts/demo.sh
+
+bench-client: testbed ## Incus client round trips vs the incus CLI (200 exec, 200 file pushes)
+	$(ENVSH) && $(CARGO) bench -p incus-client --bench client_roundtrips --locked
+
+bench: bench-client ## every benchmark
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+lint: ## clippy on everything
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings

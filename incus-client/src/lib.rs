@@ -1,0 +1,1 @@
+//! Incus REST API client.
