@@ -1,0 +1,1 @@
+../service-instance/common_variables.tf
