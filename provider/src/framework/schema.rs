@@ -1,0 +1,230 @@
+//! Schemas, declared once per resource and used for GetProviderSchema, validation, planning
+//! (defaults, computed values, requires-replace) and the generated docs.
+
+use std::collections::BTreeMap;
+
+use crate::cty::{AttrPath, Type, Value};
+use crate::proto::tfplugin6 as pb;
+
+use super::diag::Diagnostics;
+
+/// A check run on a known, non-null attribute value at validation time.
+pub type Validator = fn(value: &Value, path: &AttrPath, diags: &mut Diagnostics);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Required,
+    Optional,
+    Computed,
+    OptionalComputed,
+}
+
+/// What a computed attribute that the user did not set looks like in a plan for an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenChanged {
+    /// Keep the prior value (it cannot change by itself, e.g. `location`).
+    KeepPrior,
+    /// Unknown ("known after apply") when anything else changes, e.g. `status`, IPs.
+    Unknown,
+}
+
+#[derive(Debug, Clone)]
+pub struct Attribute {
+    pub name: &'static str,
+    pub ty: Type,
+    pub description: &'static str,
+    pub presence: Presence,
+    pub sensitive: bool,
+    /// Changing it destroys and re-creates the object.
+    pub requires_replace: bool,
+    /// Planned when the config leaves an optional+computed attribute null.
+    pub default: Option<Value>,
+    pub when_changed: WhenChanged,
+    pub validator: Option<Validator>,
+}
+
+impl Attribute {
+    fn new(name: &'static str, ty: Type, presence: Presence) -> Self {
+        Attribute {
+            name,
+            ty,
+            description: "",
+            presence,
+            sensitive: false,
+            requires_replace: false,
+            default: None,
+            when_changed: WhenChanged::KeepPrior,
+            validator: None,
+        }
+    }
+    pub fn required(name: &'static str, ty: Type) -> Self {
+        Self::new(name, ty, Presence::Required)
+    }
+    pub fn optional(name: &'static str, ty: Type) -> Self {
+        Self::new(name, ty, Presence::Optional)
+    }
+    pub fn computed(name: &'static str, ty: Type) -> Self {
+        Self::new(name, ty, Presence::Computed)
+    }
+    pub fn optional_computed(name: &'static str, ty: Type) -> Self {
+        Self::new(name, ty, Presence::OptionalComputed)
+    }
+    pub fn desc(mut self, d: &'static str) -> Self {
+        self.description = d;
+        self
+    }
+    pub fn replace(mut self) -> Self {
+        self.requires_replace = true;
+        self
+    }
+    pub fn default(mut self, v: Value) -> Self {
+        self.default = Some(v);
+        self
+    }
+    pub fn unknown_when_changed(mut self) -> Self {
+        self.when_changed = WhenChanged::Unknown;
+        self
+    }
+    pub fn validate(mut self, f: Validator) -> Self {
+        self.validator = Some(f);
+        self
+    }
+    pub fn sensitive(mut self) -> Self {
+        self.sensitive = true;
+        self
+    }
+    pub fn is_computed(&self) -> bool {
+        matches!(self.presence, Presence::Computed | Presence::OptionalComputed)
+    }
+    /// Settable in configuration.
+    pub fn is_configurable(&self) -> bool {
+        !matches!(self.presence, Presence::Computed)
+    }
+
+    fn to_proto(&self) -> pb::schema::Attribute {
+        pb::schema::Attribute {
+            name: self.name.to_string(),
+            r#type: self.ty.to_json_bytes(),
+            description: self.description.to_string(),
+            required: self.presence == Presence::Required,
+            optional: matches!(self.presence, Presence::Optional | Presence::OptionalComputed),
+            computed: self.is_computed(),
+            sensitive: self.sensitive,
+            description_kind: pb::StringKind::Markdown as i32,
+            ..Default::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nesting {
+    Single,
+    List,
+    Set,
+}
+
+#[derive(Debug, Clone)]
+pub struct NestedBlock {
+    pub type_name: &'static str,
+    pub nesting: Nesting,
+    pub block: Block,
+    pub min_items: i64,
+    pub max_items: i64,
+    pub description: &'static str,
+}
+
+impl NestedBlock {
+    pub fn new(type_name: &'static str, nesting: Nesting, block: Block) -> Self {
+        NestedBlock { type_name, nesting, block, min_items: 0, max_items: 0, description: "" }
+    }
+    pub fn desc(mut self, d: &'static str) -> Self {
+        self.description = d;
+        self
+    }
+    pub fn ty(&self) -> Type {
+        let obj = self.block.ty();
+        match self.nesting {
+            Nesting::Single => obj,
+            Nesting::List => Type::list(obj),
+            Nesting::Set => Type::set(obj),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    pub description: &'static str,
+    pub attributes: Vec<Attribute>,
+    pub blocks: Vec<NestedBlock>,
+}
+
+impl Block {
+    pub fn new(attributes: Vec<Attribute>) -> Self {
+        Block { description: "", attributes, blocks: Vec::new() }
+    }
+    pub fn with_blocks(mut self, blocks: Vec<NestedBlock>) -> Self {
+        self.blocks = blocks;
+        self
+    }
+    pub fn desc(mut self, d: &'static str) -> Self {
+        self.description = d;
+        self
+    }
+    /// The object type of values of this block (attributes and nested blocks).
+    pub fn ty(&self) -> Type {
+        let mut m = BTreeMap::new();
+        for a in &self.attributes {
+            m.insert(a.name.to_string(), a.ty.clone());
+        }
+        for b in &self.blocks {
+            m.insert(b.type_name.to_string(), b.ty());
+        }
+        Type::Object(m)
+    }
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    fn to_proto(&self, version: i64) -> pb::schema::Block {
+        pb::schema::Block {
+            version,
+            attributes: self.attributes.iter().map(Attribute::to_proto).collect(),
+            block_types: self
+                .blocks
+                .iter()
+                .map(|b| pb::schema::NestedBlock {
+                    type_name: b.type_name.to_string(),
+                    block: Some(b.block.clone().desc(b.description).to_proto(0)),
+                    nesting: match b.nesting {
+                        Nesting::Single => pb::schema::nested_block::NestingMode::Single,
+                        Nesting::List => pb::schema::nested_block::NestingMode::List,
+                        Nesting::Set => pb::schema::nested_block::NestingMode::Set,
+                    } as i32,
+                    min_items: b.min_items,
+                    max_items: b.max_items,
+                })
+                .collect(),
+            description: self.description.to_string(),
+            description_kind: pb::StringKind::Markdown as i32,
+            deprecated: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    pub version: i64,
+    pub block: Block,
+}
+
+impl Schema {
+    pub fn new(block: Block) -> Self {
+        Schema { version: 0, block }
+    }
+    pub fn ty(&self) -> Type {
+        self.block.ty()
+    }
+    pub fn to_proto(&self) -> pb::Schema {
+        pb::Schema { version: self.version, block: Some(self.block.to_proto(self.version)) }
+    }
+}

@@ -1,0 +1,36 @@
+//! `plugin.GRPCController`: Terraform calls Shutdown when it is done with the provider;
+//! we stop serving and the process exits (otherwise go-plugin kills us after 2 s and warns).
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::proto::plugin::{Empty, grpc_controller_server::GrpcController};
+
+pub struct Controller {
+    stop: Arc<Notify>,
+}
+
+impl Controller {
+    /// The controller and a future that resolves when Shutdown is called.
+    pub fn new() -> (Self, impl std::future::Future<Output = ()> + Send + 'static) {
+        let stop = Arc::new(Notify::new());
+        let waiter = stop.clone();
+        (Controller { stop }, async move { waiter.notified().await })
+    }
+}
+
+#[tonic::async_trait]
+impl GrpcController for Controller {
+    async fn shutdown(&self, _req: tonic::Request<Empty>) -> Result<tonic::Response<Empty>, tonic::Status> {
+        tracing::debug!("shutdown requested by the plugin client");
+        self.stop.notify_one();
+        // Graceful gRPC shutdown waits for the client to hang up; do not outlive it for long.
+        tokio::spawn(async {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            super::remove_socket_file();
+            std::process::exit(0);
+        });
+        Ok(tonic::Response::new(Empty {}))
+    }
+}
