@@ -6,6 +6,9 @@ CARGO ?= cargo
 # Tests and scripts read the testbed's paths (terraform 1.0.3, ansible venv, image alias).
 ENVSH := source scripts/env.sh
 
+# Area fragments (environments, benchmarks, test set-ups) live in mk/.
+-include $(wildcard mk/*.mk)
+
 .PHONY: help testbed build test demo bench bench-client fmt lint
 
 help: ## list targets

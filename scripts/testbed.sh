@@ -98,27 +98,40 @@ if ! incus profile device show default | grep -q '^eth0:'; then
 fi
 
 # ------------------------------------------------------------------ 4. image
-image_tar="$FLOE_HOME/images/debian12-rootfs.tar.xz"
-image_meta="$FLOE_HOME/images/debian12-metadata.tar.xz"
-if ! incus image info "$FLOE_IMAGE" >/dev/null 2>&1; then
+# Bump IMAGE_VERSION when the image's content changes: the alias then moves to a rebuilt image.
+IMAGE_VERSION=2   # 2: ifupdown + isc-dhcp-client, so containers get an IPv4 address on the bridge
+image_tar="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-rootfs.tar.xz"
+image_meta="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-metadata.tar.xz"
+alias_version() {
+  local fp
+  fp=$(incus query "/1.0/images/aliases/$FLOE_IMAGE" 2>/dev/null | jq -r '.target // empty') || return 0
+  [[ -n $fp ]] && incus query "/1.0/images/$fp" | jq -r '.properties.floe_version // "1"'
+}
+if [[ "$(alias_version)" != "$IMAGE_VERSION" ]]; then
   if [[ ! -s $image_tar || ! -s $image_meta ]]; then
-    log "building the $FLOE_IMAGE image with debootstrap (about a minute)"
+    log "building the $FLOE_IMAGE image with debootstrap (about two minutes)"
     build="$(mktemp -d "$FLOE_HOME/image-build.XXXXXX")"
     trap 'rm -rf "$build"' EXIT
-    debootstrap --variant=minbase --include=systemd-sysv,python3,iproute2 bookworm "$build/rootfs" \
-      >"$build/debootstrap.log" 2>&1 || { tail -n 30 "$build/debootstrap.log" >&2; die "debootstrap failed"; }
-    # A machine-id left empty lets systemd make one per container.
+    debootstrap --variant=minbase --include=systemd-sysv,python3,iproute2,ifupdown,isc-dhcp-client \
+      bookworm "$build/rootfs" >"$build/debootstrap.log" 2>&1 \
+      || { tail -n 30 "$build/debootstrap.log" >&2; die "debootstrap failed"; }
+    # minbase has no working network setup in a container (networkd waits for udev forever):
+    # ifupdown + dhclient gives eth0 an address from the bridge's dnsmasq.
+    printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n' \
+      > "$build/rootfs/etc/network/interfaces"
+    # An empty machine-id lets systemd make one per container.
     : > "$build/rootfs/etc/machine-id"
     rm -rf "$build/rootfs/var/cache/apt/archives/"*.deb "$build/rootfs/var/lib/apt/lists/"*
     mkdir -p "$build/meta"
     cat > "$build/meta/metadata.yaml" <<META
-architecture: $(dpkg --print-architecture | sed 's/amd64/x86_64/;s/arm64/aarch64/')
+architecture: $(uname -m)
 creation_date: $(date +%s)
 properties:
-  description: Debian bookworm minbase (floe testbed)
+  description: Debian bookworm minbase (floe testbed v$IMAGE_VERSION)
   os: debian
   release: bookworm
   variant: minbase
+  floe_version: "$IMAGE_VERSION"
 META
     mkdir -p "$FLOE_HOME/images"
     tar -C "$build/rootfs" --numeric-owner -cJf "$image_tar.tmp" .
@@ -126,8 +139,20 @@ META
     mv "$image_tar.tmp" "$image_tar"; mv "$image_meta.tmp" "$image_meta"
     rm -rf "$build"; trap - EXIT
   fi
-  log "importing $FLOE_IMAGE"
-  incus image import "$image_meta" "$image_tar" --alias "$FLOE_IMAGE" >/dev/null
+  log "importing $FLOE_IMAGE (v$IMAGE_VERSION)"
+  # Import without the alias first, then point the alias at it: an older image keeps existing
+  # (instances made from it are untouched) and the alias moves in one step.
+  # A split image's fingerprint is the SHA-256 of metadata then rootfs.
+  fp=$(cat "$image_meta" "$image_tar" | sha256sum | awk '{print $1}')
+  if ! incus image info "$fp" >/dev/null 2>&1; then
+    incus image import "$image_meta" "$image_tar" >/dev/null || die "image import failed"
+  fi
+  # Retarget in place (PATCH) so that parallel users never see the alias missing.
+  if incus query "/1.0/images/aliases/$FLOE_IMAGE" >/dev/null 2>&1; then
+    incus query -X PATCH "/1.0/images/aliases/$FLOE_IMAGE" -d "{\"target\":\"$fp\"}" >/dev/null
+  else
+    incus image alias create "$FLOE_IMAGE" "$fp" >/dev/null
+  fi
 fi
 
 # ------------------------------------------------------------------ 5. terraform + ansible
