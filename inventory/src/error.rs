@@ -71,7 +71,7 @@ pub enum Error {
 
     /// Neither `tofu` nor `terraform` is on PATH (or the configured tool does not exist).
     #[error(
-        "{tool_desc} not found: {detail}. Fix: install OpenTofu or Terraform, or pass --tool PATH \
+        "cannot find {tool_desc}: {detail}. Fix: install OpenTofu or Terraform, or pass --tool PATH \
              (or set FLOE_INVENTORY_TOOL), or give the outputs with --file PATH / --file -"
     )]
     ToolNotFound { tool_desc: String, detail: String },

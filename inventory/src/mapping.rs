@@ -71,6 +71,8 @@ struct FoundHost {
 struct Builder<'a> {
     inv: Inventory,
     facts: indexmap::IndexMap<String, HostFacts>,
+    /// Ansible group name -> the first name the outputs used for it (to report merges).
+    raw_group_names: std::collections::HashMap<String, String>,
     options: &'a Options,
 }
 
@@ -95,6 +97,7 @@ pub fn build_inventory(outputs: &Outputs, origin: &str, options: &Options) -> Re
     let mut b = Builder {
         inv: Inventory::new(),
         facts: indexmap::IndexMap::new(),
+        raw_group_names: std::collections::HashMap::new(),
         options,
     };
     // Link (parent, child) -> output that declared it, to name the output in a cycle error.
@@ -163,17 +166,29 @@ fn group_prefix<'n>(name: &'n str, suffix: &str) -> Option<&'n str> {
 }
 
 impl Builder<'_> {
-    /// The Ansible-safe name of a group, with a warning when it had to change.
+    /// The Ansible-safe name of a group, with one warning per renamed group, and one when two
+    /// different names end up as the same group.
     fn group_name(&mut self, raw: &str, output: &str) -> String {
-        match sanitize_group_name(raw) {
-            None => raw.to_owned(),
-            Some(fixed) => {
+        let fixed = sanitize_group_name(raw);
+        let name = fixed.clone().unwrap_or_else(|| raw.to_owned());
+        match self.raw_group_names.get(&name) {
+            Some(first) if first != raw => {
+                let first = first.clone();
                 self.inv.warn(format!(
-                    "group name `{raw}` (from output `{output}`) is not valid for Ansible; using `{fixed}`"
+                    "groups `{first}` and `{raw}` (from output `{output}`) both become `{name}` for Ansible                      and are merged"
                 ));
-                fixed
+            }
+            Some(_) => {}
+            None => {
+                self.raw_group_names.insert(name.clone(), raw.to_owned());
+                if fixed.is_some() {
+                    self.inv.warn(format!(
+                        "group name `{raw}` (from output `{output}`) is not valid for Ansible; using `{name}`"
+                    ));
+                }
             }
         }
+        name
     }
 
     /// A top-level string output such as `incus_project` (absent or null: `None`).
@@ -375,44 +390,52 @@ impl Builder<'_> {
     }
 
     /// Turns what we know about each host into its Ansible vars.
+    ///
+    /// Precedence, highest first: remote/project from the options (overrides by intent); vars the
+    /// outputs give the host explicitly; the host's own `remote`/`project`/address; defaults
+    /// (`ansible_connection` from the options, the `incus_remote`/`incus_project` outputs). Defaults
+    /// are NOT written as host vars when one of the host's groups sets the same var, because host vars
+    /// beat group vars in Ansible and would silently undo e.g. `web_ansible_vars.ansible_connection`.
     fn finish_hosts(&mut self, default_remote: Option<String>, default_project: Option<String>) {
         let incus = self.options.connection.as_deref() == Some(INCUS_CONNECTION);
+        let parents = self.inv.parents_owned();
         for (name, facts) in std::mem::take(&mut self.facts) {
+            let group_sets = |key: &str| self.inv.group_var_defined_for(&name, key, &parents);
             let mut vars = Vars::new();
             if let Some(conn) = &self.options.connection {
-                vars.insert("ansible_connection".into(), Value::String(conn.clone()));
+                if !group_sets("ansible_connection") {
+                    vars.insert("ansible_connection".into(), Value::String(conn.clone()));
+                }
             }
             if let Some(address) = facts.address {
                 vars.insert("ansible_host".into(), Value::String(address));
             }
             if incus {
-                // The incus connection plugin takes the instance from `ansible_incus_host`, else
-                // `ansible_host`, else the inventory name. Pinning it to the instance name keeps
-                // `ansible_host` free to carry the address (used by templates, ssh fallbacks) without
-                // making `incus exec` target "10.x.y.z".
+                // The incus connection plugin takes the instance from the last set of
+                // `inventory_hostname`, `ansible_host`, `ansible_incus_host`. Pinning it to the
+                // instance name keeps `ansible_host` free to carry the address (templates, ssh
+                // fallbacks) without making `incus exec` target "10.x.y.z".
                 vars.insert("ansible_incus_host".into(), Value::String(name.clone()));
-                let remote = self
-                    .options
-                    .incus_remote
-                    .clone()
-                    .or(facts.remote)
-                    .or(default_remote.clone());
+                let remote = match (facts.remote, &default_remote) {
+                    (Some(r), _) => Some(r),
+                    (None, Some(d)) if !group_sets("ansible_incus_remote") => Some(d.clone()),
+                    _ => None,
+                };
                 if let Some(remote) = remote {
                     vars.insert("ansible_incus_remote".into(), Value::String(remote));
                 }
-                let project = self
-                    .options
-                    .incus_project
-                    .clone()
-                    .or(facts.project)
-                    .or(default_project.clone());
+                let project = match (facts.project, &default_project) {
+                    (Some(p), _) => Some(p),
+                    (None, Some(d)) if !group_sets("ansible_incus_project") => Some(d.clone()),
+                    _ => None,
+                };
                 if let Some(project) = project {
                     vars.insert("ansible_incus_project".into(), Value::String(project));
                 }
             }
             // Explicit vars from the outputs win over the computed ones...
             vars.extend(facts.vars);
-            // ...except the remote/project given on the command line, which are overrides by intent.
+            // ...except the remote/project given as options, which are overrides by intent.
             if incus {
                 if let Some(r) = &self.options.incus_remote {
                     vars.insert("ansible_incus_remote".into(), Value::String(r.clone()));

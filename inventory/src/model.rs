@@ -202,6 +202,50 @@ impl Inventory {
         Some(vars)
     }
 
+    /// Owned parents map, for callers that mutate the inventory while consulting it.
+    pub(crate) fn parents_owned(&self) -> HashMap<String, Vec<String>> {
+        self.parents()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+            .collect()
+    }
+
+    /// Whether `key` is set in the vars of `all` or of any group `host` belongs to (directly or
+    /// through children). `parents` comes from [`Inventory::parents_owned`].
+    pub(crate) fn group_var_defined_for(
+        &self,
+        host: &str,
+        key: &str,
+        parents: &HashMap<String, Vec<String>>,
+    ) -> bool {
+        if self.all_vars().contains_key(key) {
+            return true;
+        }
+        let mut seen: IndexSet<&str> = IndexSet::new();
+        let mut stack: Vec<&str> = self
+            .groups
+            .values()
+            .filter(|g| g.hosts.contains(host))
+            .map(|g| g.name.as_str())
+            .collect();
+        while let Some(g) = stack.pop() {
+            if !seen.insert(g) {
+                continue;
+            }
+            if self
+                .groups
+                .get(g)
+                .is_some_and(|grp| grp.vars.contains_key(key))
+            {
+                return true;
+            }
+            if let Some(ps) = parents.get(g) {
+                stack.extend(ps.iter().map(String::as_str));
+            }
+        }
+        false
+    }
+
     /// Parents of each group (explicit `children` links only; `all` is implicit).
     fn parents(&self) -> HashMap<&str, Vec<&str>> {
         let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();

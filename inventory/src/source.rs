@@ -37,8 +37,8 @@ pub fn resolve_tool(tool: Option<&Path>) -> Result<PathBuf> {
         None => find_on_path(OsStr::new("tofu"), &path_var)
             .or_else(|| find_on_path(OsStr::new("terraform"), &path_var))
             .ok_or_else(|| Error::ToolNotFound {
-                tool_desc: "neither `tofu` nor `terraform`".into(),
-                detail: "none of them is on PATH".into(),
+                tool_desc: "`tofu` or `terraform`".into(),
+                detail: "neither is on PATH".into(),
             }),
     }
 }
@@ -79,7 +79,12 @@ pub fn run_output_json(dir: &Path, tool: Option<&Path>) -> Result<RawOutputs> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| program.display().to_string());
-    let result = Command::new(&program)
+    let mut command = Command::new(&program);
+    if std::env::var_os("CHECKPOINT_DISABLE").is_none() {
+        // Terraform's version check is a network call per run; an inventory lookup does not need it.
+        command.env("CHECKPOINT_DISABLE", "1");
+    }
+    let result = command
         .args(["output", "-no-color", "-json"])
         .current_dir(dir)
         // Non-interactive: never wait for input, shorter messages.
@@ -229,7 +234,7 @@ mod tests {
     fn missing_tools_are_reported() {
         let err = resolve_tool(Some(Path::new("/nonexistent/tofu"))).expect_err("missing");
         assert!(
-            err.to_string().contains("`/nonexistent/tofu` not found"),
+            err.to_string().contains("cannot find `/nonexistent/tofu`"),
             "{err}"
         );
         let err = resolve_tool(Some(Path::new("surely-not-a-tool-floe"))).expect_err("missing");
