@@ -1,13 +1,60 @@
-//! Managed resources: one file per resource, registered here with one line each.
+//! Managed resources: one file per resource, registered below with one line each.
+//! See [`crate::framework`] for the `Resource` trait and how to add one.
+
+pub mod common;
+pub mod instance;
+pub mod profile;
 
 use crate::framework::Resource;
 
 /// Every resource the provider serves, keyed by `Resource::type_name()` (`incus_<name>`).
 pub fn all() -> Vec<Box<dyn Resource>> {
-    vec![]
+    vec![
+        // Keep one line per resource, sorted by name.
+        Box::new(instance::Instance),
+        Box::new(profile::Profile),
+    ]
 }
 
 /// The example shown in the generated docs of a resource.
-pub fn example(_type_name: &str) -> &'static str {
-    ""
+pub fn example(type_name: &str) -> &'static str {
+    match type_name {
+        "incus_instance" => INSTANCE_EXAMPLE,
+        "incus_profile" => PROFILE_EXAMPLE,
+        _ => "",
+    }
 }
+
+const INSTANCE_EXAMPLE: &str = r#"
+resource "incus_instance" "web" {
+  name     = "web1"
+  image    = "local/debian12"
+  profiles = ["default", incus_profile.small.name]
+  config = {
+    "limits.cpu"  = 1
+    "user.role"   = "web"
+  }
+  device {
+    name       = "http"
+    type       = "proxy"
+    properties = { listen = "tcp:127.0.0.1:8080", connect = "tcp:127.0.0.1:80" }
+  }
+  file {
+    target_path = "/etc/motd"
+    content     = "managed by terraform\n"
+    mode        = "0644"
+  }
+}
+"#;
+
+const PROFILE_EXAMPLE: &str = r#"
+resource "incus_profile" "small" {
+  name   = "small"
+  config = { "limits.memory" = "512MiB" }
+  device {
+    name       = "data"
+    type       = "disk"
+    properties = { source = "/srv/data", path = "/data" }
+  }
+}
+"#;
