@@ -185,13 +185,19 @@ impl Inventory {
 
     /// The variables Ansible would give `host` from the inventory alone: group vars merged from
     /// `all` down to the deepest group (same depth: priority, then name), host vars last.
-    /// Top-level keys replace (Ansible's default `hash_behaviour=replace`). `None` for an unknown host.
+    /// Top-level keys replace (Ansible's default `hash_behaviour=replace`); `ansible_group_priority`
+    /// only orders groups, as in Ansible. `None` for an unknown host.
     pub fn resolved_host_vars(&self, host: &str) -> Option<Vars> {
         let h = self.hosts.get(host)?;
         let mut vars = Vars::new();
         for g in self.groups_of_host(host) {
             if let Some(group) = self.groups.get(g) {
-                for (k, v) in &group.vars {
+                // Ansible consumes `ansible_group_priority` as the group's priority; it is not a var.
+                for (k, v) in group
+                    .vars
+                    .iter()
+                    .filter(|(k, _)| *k != "ansible_group_priority")
+                {
                     vars.insert(k.clone(), v.clone());
                 }
             }

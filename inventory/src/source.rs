@@ -165,7 +165,7 @@ fn summarize_stderr(stderr: &str) -> String {
     if text.is_empty() {
         return "(no message on stderr)".into();
     }
-    const MAX: usize = 600;
+    const MAX: usize = 400;
     if text.len() > MAX {
         let mut cut = MAX;
         while !text.is_char_boundary(cut) {
@@ -212,7 +212,7 @@ mod tests {
             "Error: Backend initialization required, please run \"terraform init\" Reason: x"
         );
         let long = "é".repeat(1000);
-        assert!(summarize_stderr(&long).len() <= 604);
+        assert!(summarize_stderr(&long).len() <= 404);
         assert_eq!(summarize_stderr(""), "(no message on stderr)");
     }
 
