@@ -35,7 +35,11 @@ pub fn project_attr() -> Attribute {
 /// Validator: a configured string must not be empty.
 pub fn non_empty(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
     if v.as_str() == Some("") {
-        diags.error_at(path.clone(), "Empty value", format!("{path} must not be empty; leave it out instead."));
+        diags.error_at(
+            path.clone(),
+            "Empty value",
+            format!("{path} must not be empty; leave it out instead."),
+        );
     }
 }
 
@@ -45,7 +49,12 @@ pub fn client(ctx: &ProviderData, state: &Value) -> Result<Client, Diagnostics> 
 }
 
 /// A failed API call as a diagnostic naming the object and the remote.
-pub fn api_err(ctx: &ProviderData, state: &Value, what: &str, err: &incus_client::Error) -> Diagnostics {
+pub fn api_err(
+    ctx: &ProviderData,
+    state: &Value,
+    what: &str,
+    err: &incus_client::Error,
+) -> Diagnostics {
     config::api_error(ctx, opt_str(state, "remote"), what, err)
 }
 
@@ -73,6 +82,10 @@ pub fn config_key_path(err: &incus_client::Error, config: &Value) -> Option<Attr
     let mut ks: Vec<&String> = keys.keys().collect();
     ks.sort_by_key(|k| std::cmp::Reverse(k.len()));
     ks.into_iter()
-        .find(|k| msg.contains(&format!("\"{k}\"")) || msg.contains(&format!("{k}:")) || msg.contains(&format!("'{k}'")))
+        .find(|k| {
+            msg.contains(&format!("\"{k}\""))
+                || msg.contains(&format!("{k}:"))
+                || msg.contains(&format!("'{k}'"))
+        })
         .map(|k| AttrPath::attr("config").then_key(k))
 }

@@ -28,7 +28,12 @@ pub const POOL_MEMBER_KEYS: &[&str] = &[
 ];
 
 /// Member-specific network keys (Incus `db.NodeSpecificNetworkConfig`).
-pub const NETWORK_MEMBER_KEYS: &[&str] = &["bgp.ipv4.nexthop", "bgp.ipv6.nexthop", "bridge.external_interfaces", "parent"];
+pub const NETWORK_MEMBER_KEYS: &[&str] = &[
+    "bgp.ipv4.nexthop",
+    "bgp.ipv6.nexthop",
+    "bridge.external_interfaces",
+    "parent",
+];
 
 /// Whether the daemon behind `client` is a cluster member.
 pub async fn is_clustered(client: &Client) -> incus_client::Result<bool> {
@@ -37,13 +42,23 @@ pub async fn is_clustered(client: &Client) -> incus_client::Result<bool> {
 
 /// Names of the cluster members.
 pub async fn members(client: &Client) -> incus_client::Result<Vec<String>> {
-    let urls: Vec<String> = client.without_scope().get_json("/1.0/cluster/members").await?;
-    Ok(urls.iter().filter_map(|u| u.rsplit('/').next()).map(decode_segment).collect())
+    let urls: Vec<String> = client
+        .without_scope()
+        .get_json("/1.0/cluster/members")
+        .await?;
+    Ok(urls
+        .iter()
+        .filter_map(|u| u.rsplit('/').next())
+        .map(decode_segment)
+        .collect())
 }
 
 /// `(member-specific, cluster-wide)` parts of a config.
 pub fn split(config: &Config, member_keys: &[&str]) -> (Config, Config) {
-    config.iter().map(|(k, v)| (k.clone(), v.clone())).partition(|(k, _)| member_keys.contains(&k.as_str()))
+    config
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .partition(|(k, _)| member_keys.contains(&k.as_str()))
 }
 
 /// Percent-decoding of one URL path segment (member names in `/1.0/cluster/members/NAME`).
@@ -78,7 +93,10 @@ mod tests {
 
     #[test]
     fn split_separates_member_keys() {
-        let c: Config = [("source", "/a"), ("rsync.bwlimit", "1")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let c: Config = [("source", "/a"), ("rsync.bwlimit", "1")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let (m, g) = split(&c, POOL_MEMBER_KEYS);
         assert_eq!(m.keys().collect::<Vec<_>>(), vec!["source"]);
         assert_eq!(g.keys().collect::<Vec<_>>(), vec!["rsync.bwlimit"]);

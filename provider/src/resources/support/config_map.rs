@@ -32,7 +32,9 @@ impl ComputedKeys {
         self
     }
     pub fn contains(&self, key: &str) -> bool {
-        self.0.iter().any(|ck| key == ck || (ck.ends_with('.') && key.starts_with(ck.as_str())))
+        self.0
+            .iter()
+            .any(|ck| key == ck || (ck.ends_with('.') && key.starts_with(ck.as_str())))
     }
 }
 
@@ -40,12 +42,19 @@ impl ComputedKeys {
 /// null or unknown (nothing configured).
 fn user_entries(user: &Value) -> Option<BTreeMap<String, Option<String>>> {
     let m = user.entries()?;
-    Some(m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string))).collect())
+    Some(
+        m.iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string)))
+            .collect(),
+    )
 }
 
 /// The map to send on create: configured, non-null, non-empty values.
 pub fn user_config(user: &Value) -> Config {
-    user.string_map().into_iter().filter(|(_, v)| !v.is_empty()).collect()
+    user.string_map()
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
 }
 
 /// The state value of `config` after reading `server`, given what the user configured
@@ -129,7 +138,10 @@ mod tests {
     use super::*;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
     fn user(pairs: &[(&str, Option<&str>)]) -> Value {
         Value::Map(
@@ -152,31 +164,57 @@ mod tests {
     #[test]
     fn state_strips_computed_keeps_user_and_drift() {
         let ck = ComputedKeys::new(["volatile.", "source"]);
-        let server = cfg(&[("source", "/x"), ("volatile.a", "1"), ("user.k", "v"), ("rsync.bwlimit", "5")]);
+        let server = cfg(&[
+            ("source", "/x"),
+            ("volatile.a", "1"),
+            ("user.k", "v"),
+            ("rsync.bwlimit", "5"),
+        ]);
         let st = to_state(&server, &user(&[("user.k", Some("v"))]), &ck, &exact);
         // rsync.bwlimit was added out of band: it is drift and must show up.
-        assert_eq!(st, user(&[("user.k", Some("v")), ("rsync.bwlimit", Some("5"))]));
+        assert_eq!(
+            st,
+            user(&[("user.k", Some("v")), ("rsync.bwlimit", Some("5"))])
+        );
         // A computed key the user set is tracked.
         let st = to_state(&server, &user(&[("source", Some("/x"))]), &ck, &exact);
-        assert_eq!(st.entries().unwrap().get("source"), Some(&Value::string("/x")));
+        assert_eq!(
+            st.entries().unwrap().get("source"),
+            Some(&Value::string("/x"))
+        );
     }
 
     #[test]
     fn nulls_stay_null_and_empty_values_are_unset() {
         let ck = ComputedKeys::new(["volatile."]);
         let server = cfg(&[("a", ""), ("volatile.x", "1")]);
-        let st = to_state(&server, &user(&[("b", None), ("volatile.x", None)]), &ck, &exact);
+        let st = to_state(
+            &server,
+            &user(&[("b", None), ("volatile.x", None)]),
+            &ck,
+            &exact,
+        );
         assert_eq!(st, user(&[("b", None), ("volatile.x", None)]));
-        assert!(user_config(&user(&[("a", Some("")), ("b", None), ("c", Some("1"))])) == cfg(&[("c", "1")]));
+        assert!(
+            user_config(&user(&[("a", Some("")), ("b", None), ("c", Some("1"))]))
+                == cfg(&[("c", "1")])
+        );
     }
 
     #[test]
     fn put_merges_back_computed_keys_only() {
         let ck = ComputedKeys::new(["volatile.", "source"]);
-        let server = cfg(&[("source", "/x"), ("volatile.a", "1"), ("rsync.bwlimit", "5")]);
+        let server = cfg(&[
+            ("source", "/x"),
+            ("volatile.a", "1"),
+            ("rsync.bwlimit", "5"),
+        ]);
         let put = merge_for_put(&server, &user(&[("user.k", Some("v"))]), &ck, &exact);
         // rsync.bwlimit is not computed: dropping it from HCL removes it from the server.
-        assert_eq!(put, cfg(&[("source", "/x"), ("volatile.a", "1"), ("user.k", "v")]));
+        assert_eq!(
+            put,
+            cfg(&[("source", "/x"), ("volatile.a", "1"), ("user.k", "v")])
+        );
     }
 
     #[test]

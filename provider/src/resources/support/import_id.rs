@@ -42,7 +42,11 @@ impl ImportSpec {
             (true, 1) => "[project/]".into(),
             (true, _) => "[project]/".into(),
         };
-        let opts: String = self.options.iter().map(|o| format!("[,{o}=<value>]")).collect();
+        let opts: String = self
+            .options
+            .iter()
+            .map(|o| format!("[,{o}=<value>]"))
+            .collect();
         format!("[remote:]{project}{fields}{opts}")
     }
 
@@ -82,10 +86,18 @@ impl ImportSpec {
         let segs: Vec<&str> = rest.split('/').collect();
         let (project, fields): (Option<&str>, &[&str]) = match (self.project, n, segs.len()) {
             (false, _, l) if l == n => (None, &segs[..]),
-            (false, _, _) => return Err(bad("this resource is not in a project; remove the project part")),
+            (false, _, _) => {
+                return Err(bad(
+                    "this resource is not in a project; remove the project part",
+                ));
+            }
             (true, 1, 1) => (None, &segs[..]),
             (true, _, l) if l == n + 1 => (Some(segs[0]), &segs[1..]),
-            (true, _, _) => return Err(bad(&format!("expected {n} field(s) after the project part"))),
+            (true, _, _) => {
+                return Err(bad(&format!(
+                    "expected {n} field(s) after the project part"
+                )));
+            }
         };
         for (name, v) in self.fields.iter().zip(fields) {
             if v.is_empty() {
@@ -105,13 +117,36 @@ impl ImportSpec {
 mod tests {
     use super::*;
 
-    const POOL: ImportSpec = ImportSpec { resource: "incus_storage_pool", fields: &["name"], project: true, options: &[] };
-    const VOL: ImportSpec =
-        ImportSpec { resource: "incus_storage_volume", fields: &["pool", "name"], project: true, options: &[] };
-    const NET: ImportSpec = ImportSpec { resource: "incus_network", fields: &["name"], project: true, options: &["target"] };
-    const PROJECT: ImportSpec = ImportSpec { resource: "incus_project", fields: &["name"], project: false, options: &[] };
-    const LB: ImportSpec =
-        ImportSpec { resource: "incus_network_lb", fields: &["network", "listen_address"], project: true, options: &[] };
+    const POOL: ImportSpec = ImportSpec {
+        resource: "incus_storage_pool",
+        fields: &["name"],
+        project: true,
+        options: &[],
+    };
+    const VOL: ImportSpec = ImportSpec {
+        resource: "incus_storage_volume",
+        fields: &["pool", "name"],
+        project: true,
+        options: &[],
+    };
+    const NET: ImportSpec = ImportSpec {
+        resource: "incus_network",
+        fields: &["name"],
+        project: true,
+        options: &["target"],
+    };
+    const PROJECT: ImportSpec = ImportSpec {
+        resource: "incus_project",
+        fields: &["name"],
+        project: false,
+        options: &[],
+    };
+    const LB: ImportSpec = ImportSpec {
+        resource: "incus_network_lb",
+        fields: &["network", "listen_address"],
+        project: true,
+        options: &[],
+    };
 
     fn ok(spec: &ImportSpec, id: &str) -> (Option<String>, Option<String>, Vec<String>) {
         let r = spec.parse(id).unwrap();
@@ -121,17 +156,36 @@ mod tests {
     #[test]
     fn single_field_with_optional_project_and_remote() {
         assert_eq!(ok(&POOL, "p1"), (None, None, vec!["p1".into()]));
-        assert_eq!(ok(&POOL, "proj/p1"), (None, Some("proj".into()), vec!["p1".into()]));
-        assert_eq!(ok(&POOL, "r:proj/p1"), (Some("r".into()), Some("proj".into()), vec!["p1".into()]));
+        assert_eq!(
+            ok(&POOL, "proj/p1"),
+            (None, Some("proj".into()), vec!["p1".into()])
+        );
+        assert_eq!(
+            ok(&POOL, "r:proj/p1"),
+            (Some("r".into()), Some("proj".into()), vec!["p1".into()])
+        );
         assert!(POOL.parse("a/b/c").is_err());
     }
 
     #[test]
     fn several_fields_need_the_project_part_which_may_be_empty() {
-        assert_eq!(ok(&VOL, "/pool1/vol1"), (None, None, vec!["pool1".into(), "vol1".into()]));
-        assert_eq!(ok(&VOL, "r:p/pool1/vol1"), (Some("r".into()), Some("p".into()), vec!["pool1".into(), "vol1".into()]));
+        assert_eq!(
+            ok(&VOL, "/pool1/vol1"),
+            (None, None, vec!["pool1".into(), "vol1".into()])
+        );
+        assert_eq!(
+            ok(&VOL, "r:p/pool1/vol1"),
+            (
+                Some("r".into()),
+                Some("p".into()),
+                vec!["pool1".into(), "vol1".into()]
+            )
+        );
         let e = VOL.parse("pool1/vol1").unwrap_err();
-        assert!(e.0[0].detail.contains("[remote:][project]/pool/name"), "{e}");
+        assert!(
+            e.0[0].detail.contains("[remote:][project]/pool/name"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -144,13 +198,26 @@ mod tests {
 
     #[test]
     fn global_objects_reject_a_project() {
-        assert_eq!(ok(&PROJECT, "r:p1"), (Some("r".into()), None, vec!["p1".into()]));
+        assert_eq!(
+            ok(&PROJECT, "r:p1"),
+            (Some("r".into()), None, vec!["p1".into()])
+        );
         assert!(PROJECT.parse("x/p1").is_err());
     }
 
     #[test]
     fn ipv6_listen_address_is_not_a_remote() {
-        assert_eq!(ok(&LB, "/net1/fd42::10"), (None, None, vec!["net1".into(), "fd42::10".into()]));
-        assert_eq!(ok(&LB, "r:p/net1/10.0.0.1"), (Some("r".into()), Some("p".into()), vec!["net1".into(), "10.0.0.1".into()]));
+        assert_eq!(
+            ok(&LB, "/net1/fd42::10"),
+            (None, None, vec!["net1".into(), "fd42::10".into()])
+        );
+        assert_eq!(
+            ok(&LB, "r:p/net1/10.0.0.1"),
+            (
+                Some("r".into()),
+                Some("p".into()),
+                vec!["net1".into(), "10.0.0.1".into()]
+            )
+        );
     }
 }
