@@ -1,0 +1,213 @@
+//! `copy`: put `content` or a controller file (`src`) at `dest`, atomically, with owner/mode.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::common::{Attrs, attr_result, diff_entry, fail, write_atomic};
+use super::{Ctx, Module, ModuleError, Res};
+use crate::transport::FileKind;
+use crate::util::{sha1_hex, shq};
+
+pub struct Copy;
+
+#[async_trait]
+impl Module for Copy {
+    fn name(&self) -> &'static str {
+        "copy"
+    }
+    fn params(&self) -> &'static [&'static str] {
+        &[
+            "src",
+            "content",
+            "dest",
+            "backup",
+            "force",
+            "validate",
+            "remote_src",
+            "directory_mode",
+            "follow",
+            "local_follow",
+            "checksum",
+            "decrypt",
+            "owner",
+            "group",
+            "mode",
+            "seuser",
+            "serole",
+            "setype",
+            "selevel",
+            "unsafe_writes",
+            "attributes",
+        ]
+    }
+    async fn run(&self, ctx: &Ctx<'_>) -> Result<Res, ModuleError> {
+        let dest = ctx.req_str("dest")?;
+        let (data, src_name) = if let Some(c) = ctx.get("content") {
+            let text = match c {
+                serde_json::Value::String(s) => s.clone(),
+                other => crate::template::filters_py_json(other),
+            };
+            (text.into_bytes(), None)
+        } else if let Some(src) = ctx.str("src") {
+            if ctx.bool("remote_src", false)? {
+                let Some((data, _)) = ctx.t().read_file(&src).await? else {
+                    return Err(fail(format!("Source {src} not found")));
+                };
+                (data, Some(src))
+            } else {
+                let path = ctx.paths.find("files", &src).ok_or_else(|| {
+                    fail(format!(
+                        "Could not find or access '{src}'\nSearched in:\n\t{}",
+                        ctx.paths
+                            .role_path
+                            .as_ref()
+                            .map(|r| r.join("files").join(&src).display().to_string())
+                            .unwrap_or_default()
+                    ))
+                })?;
+                if path.is_dir() {
+                    return Err(fail(
+                        "copying a directory (recursive src) is not supported yet",
+                    ));
+                }
+                let data =
+                    std::fs::read(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                (data, Some(path.display().to_string()))
+            }
+        } else {
+            return Err(fail("src (or content) is required"));
+        };
+        let mut dest = dest;
+        if dest.ends_with('/') {
+            let base = src_name
+                .as_deref()
+                .and_then(|s| s.rsplit('/').next())
+                .ok_or_else(|| fail("can not use content with a dir as dest"))?;
+            dest = format!("{dest}{base}");
+        } else if let Some(st) = ctx.t().stat(&dest).await?
+            && st.kind == FileKind::Dir
+        {
+            let base = src_name
+                .as_deref()
+                .and_then(|s| s.rsplit('/').next())
+                .ok_or_else(|| fail("can not use content with a dir as dest"))?;
+            dest = format!("{}/{base}", dest.trim_end_matches('/'));
+        }
+        let attrs = Attrs::from_ctx(ctx);
+        let mut res = put_content(ctx, &dest, &data, &attrs, ctx.bool("force", true)?).await?;
+        if let Some(s) = src_name {
+            res.insert("src".into(), json!(s));
+        }
+        Ok(res)
+    }
+}
+
+/// Shared by copy and template: make `dest` hold `data` with `attrs`. Returns the result.
+pub async fn put_content(
+    ctx: &Ctx<'_>,
+    dest: &str,
+    data: &[u8],
+    attrs: &Attrs,
+    force: bool,
+) -> Result<Res, ModuleError> {
+    let existing = ctx.t().read_file(dest).await?;
+    let mut res = Res::new();
+    let checksum = sha1_hex(data);
+    let mut changed = false;
+    let mut final_stat = None;
+    match &existing {
+        Some((_, st)) if st.kind == FileKind::Dir => {
+            return Err(fail(format!("dest {dest} is a directory")));
+        }
+        Some((old, st)) if old == data || !force => {
+            // Same content: only attributes may need fixing.
+            let cmds = attrs.fix_commands(ctx.conn, dest, st, true).await?;
+            if !cmds.is_empty() {
+                changed = true;
+                if !ctx.check {
+                    ctx.sh_ok(&cmds.join(" && ")).await?;
+                }
+            }
+            if ctx.diff && !cmds.is_empty() {
+                res.insert("diff".into(), json!([]));
+            }
+        }
+        _ => {
+            changed = true;
+            if ctx.diff {
+                let before = existing
+                    .as_ref()
+                    .map(|(d, _)| String::from_utf8_lossy(d).into_owned())
+                    .unwrap_or_default();
+                res.insert(
+                    "diff".into(),
+                    json!([diff_entry(dest, &before, &String::from_utf8_lossy(data))]),
+                );
+            }
+            if !ctx.check {
+                if ctx.bool("backup", false)? && existing.is_some() {
+                    let backup = backup_name(dest);
+                    ctx.sh_ok(&format!("cp -p {} {}", shq(dest), shq(&backup)))
+                        .await?;
+                    res.insert("backup_file".into(), json!(backup));
+                }
+                if let Some(v) = ctx.str("validate") {
+                    validate_content(ctx, dest, data, &v).await?;
+                }
+                write_atomic(ctx, dest, data, attrs, existing.as_ref().map(|(_, s)| s)).await?;
+            }
+        }
+    }
+    if !ctx.check || existing.is_some() {
+        final_stat = if changed && !ctx.check {
+            ctx.t().stat(dest).await?
+        } else {
+            existing.as_ref().map(|(_, s)| s.clone())
+        };
+    }
+    res.insert("changed".into(), json!(changed));
+    res.insert("dest".into(), json!(dest));
+    res.insert("checksum".into(), json!(checksum));
+    res.insert("size".into(), json!(data.len()));
+    let ids = ctx.conn.ids().await.ok();
+    attr_result(&mut res, dest, final_stat.as_ref(), ids.as_deref());
+    res.remove("path");
+    Ok(res)
+}
+
+/// Run `validate` (with `%s` = a temporary copy) before replacing the file.
+async fn validate_content(
+    ctx: &Ctx<'_>,
+    dest: &str,
+    data: &[u8],
+    validate: &str,
+) -> Result<(), ModuleError> {
+    if !validate.contains("%s") {
+        return Err(fail(format!("validate must contain %s: {validate}")));
+    }
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let tmp = format!("/tmp/.floe-validate-{}", &id[..12]);
+    ctx.t().create_file(&tmp, data, 0, 0, 0o600).await?;
+    let cmd = validate.replace("%s", &shq(&tmp));
+    let out = ctx
+        .sh(&format!("{cmd}; rc=$?; rm -f {}; exit $rc", shq(&tmp)))
+        .await?;
+    if out.rc != 0 {
+        let mut extra = Res::new();
+        extra.insert("exit_status".into(), json!(out.rc));
+        extra.insert("stdout".into(), json!(out.stdout_str()));
+        extra.insert("stderr".into(), json!(out.stderr_str()));
+        return Err(ModuleError::Failed {
+            msg: format!("failed to validate {dest}"),
+            extra,
+        });
+    }
+    Ok(())
+}
+
+/// `file.1234.2026-11-23@01:02:03~` like Ansible's backup_local.
+pub fn backup_name(dest: &str) -> String {
+    let t = super::command::fmt_time(std::time::SystemTime::now());
+    let stamp = t.split('.').next().unwrap_or("").replace(' ', "@");
+    format!("{dest}.{}.{stamp}~", std::process::id())
+}
