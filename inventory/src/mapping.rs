@@ -398,14 +398,26 @@ impl Builder<'_> {
     /// beat group vars in Ansible and would silently undo e.g. `web_ansible_vars.ansible_connection`.
     fn finish_hosts(&mut self, default_remote: Option<String>, default_project: Option<String>) {
         let incus = self.options.connection.as_deref() == Some(INCUS_CONNECTION);
-        let parents = self.inv.parents_owned();
+        let keys = [
+            "ansible_connection",
+            "ansible_incus_remote",
+            "ansible_incus_project",
+        ];
+        let inherited: Vec<std::collections::HashSet<String>> = keys
+            .iter()
+            .map(|k| self.inv.hosts_inheriting_group_var(k))
+            .collect();
         for (name, facts) in std::mem::take(&mut self.facts) {
-            let group_sets = |key: &str| self.inv.group_var_defined_for(&name, key, &parents);
+            let group_sets = |key: &str| {
+                keys.iter()
+                    .position(|k| *k == key)
+                    .is_some_and(|i| inherited[i].contains(&name))
+            };
             let mut vars = Vars::new();
-            if let Some(conn) = &self.options.connection {
-                if !group_sets("ansible_connection") {
-                    vars.insert("ansible_connection".into(), Value::String(conn.clone()));
-                }
+            if let Some(conn) = &self.options.connection
+                && !group_sets("ansible_connection")
+            {
+                vars.insert("ansible_connection".into(), Value::String(conn.clone()));
             }
             if let Some(address) = facts.address {
                 vars.insert("ansible_host".into(), Value::String(address));

@@ -5,7 +5,7 @@
 //! roles runner can resolve variables without Ansible and the renderers in [`crate::render`] print
 //! exactly what Ansible would read.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use indexmap::{IndexMap, IndexSet};
 use serde_json::Value;
@@ -168,10 +168,10 @@ impl Inventory {
             .map(|g| g.name.as_str())
             .collect();
         while let Some(g) = stack.pop() {
-            if member.insert(g) {
-                if let Some(ps) = parents.get(g) {
-                    stack.extend(ps.iter().copied());
-                }
+            if member.insert(g)
+                && let Some(ps) = parents.get(g)
+            {
+                stack.extend(ps.iter().copied());
             }
         }
         let depths = self.depths();
@@ -208,48 +208,19 @@ impl Inventory {
         Some(vars)
     }
 
-    /// Owned parents map, for callers that mutate the inventory while consulting it.
-    pub(crate) fn parents_owned(&self) -> HashMap<String, Vec<String>> {
-        self.parents()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
-            .collect()
-    }
-
-    /// Whether `key` is set in the vars of `all` or of any group `host` belongs to (directly or
-    /// through children). `parents` comes from [`Inventory::parents_owned`].
-    pub(crate) fn group_var_defined_for(
-        &self,
-        host: &str,
-        key: &str,
-        parents: &HashMap<String, Vec<String>>,
-    ) -> bool {
+    /// Hosts that get `key` from a group var: hosts of every group setting it (and of that group's
+    /// descendants), or every host when `all` sets it. One pass over the memberships, so the cost is
+    /// linear in the inventory size (called once per key, not once per host).
+    pub(crate) fn hosts_inheriting_group_var(&self, key: &str) -> HashSet<String> {
         if self.all_vars().contains_key(key) {
-            return true;
+            return self.hosts.keys().cloned().collect();
         }
-        let mut seen: IndexSet<&str> = IndexSet::new();
-        let mut stack: Vec<&str> = self
-            .groups
+        self.groups
             .values()
-            .filter(|g| g.hosts.contains(host))
-            .map(|g| g.name.as_str())
-            .collect();
-        while let Some(g) = stack.pop() {
-            if !seen.insert(g) {
-                continue;
-            }
-            if self
-                .groups
-                .get(g)
-                .is_some_and(|grp| grp.vars.contains_key(key))
-            {
-                return true;
-            }
-            if let Some(ps) = parents.get(g) {
-                stack.extend(ps.iter().map(String::as_str));
-            }
-        }
-        false
+            .filter(|g| g.name != ALL && g.vars.contains_key(key))
+            .flat_map(|g| self.hosts_of_group(&g.name))
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Parents of each group (explicit `children` links only; `all` is implicit).

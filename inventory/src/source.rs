@@ -153,11 +153,7 @@ pub fn read_from(mut reader: impl Read, origin: &str) -> Result<RawOutputs> {
 fn summarize_stderr(stderr: &str) -> String {
     let lines: Vec<String> = stderr
         .lines()
-        .map(|l| {
-            l.trim_start_matches(|c: char| matches!(c, '│' | '╷' | '╵' | ' '))
-                .trim()
-                .to_owned()
-        })
+        .map(|l| l.trim_start_matches(['│', '╷', '╵', ' ']).trim().to_owned())
         .filter(|l| !l.is_empty())
         // Terraform prints a CLI-config warning when TF_CLI_CONFIG_FILE is dangling; keep errors first.
         .collect();
