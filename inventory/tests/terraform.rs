@@ -303,3 +303,50 @@ fn locked_state_does_not_block_reading_outputs() {
     assert_eq!(v["web"]["hosts"], json!(["old"]));
     drop(guard);
 }
+
+/// Without --tool, `tofu` is preferred when it is on PATH, else `terraform`. Both are the real
+/// Terraform 1.0.3 here (OpenTofu is not installable on this machine): `tofu` is a wrapper that
+/// records that it was called.
+#[test]
+fn default_tool_is_tofu_then_terraform_from_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = dir.path().join("env");
+    std::fs::create_dir(&env).expect("mkdir");
+    tf_apply(&env, "output \"web_instances\" { value = [\"w\"] }\n", &[]);
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).expect("mkdir bin");
+    std::os::unix::fs::symlink(terraform(), bin.join("terraform")).expect("symlink terraform");
+
+    let list = |path: &std::path::Path| {
+        let out = expect_success(
+            inventory()
+                .arg("--list")
+                .current_dir(&env)
+                .env("PATH", path)
+                .env("TF_CLI_CONFIG_FILE", env.join("empty.tfrc")),
+        );
+        serde_json::from_str::<Value>(&out).expect("JSON")
+    };
+    assert_eq!(
+        list(&bin)["web"]["hosts"],
+        json!(["w"]),
+        "terraform found on PATH"
+    );
+
+    let marker = dir.path().join("tofu-was-called");
+    common::write_wrapper(
+        &bin.join("tofu"),
+        &format!(
+            "touch {}\nexec {} \"$@\"",
+            common::sh_quote(&marker.to_string_lossy()),
+            common::sh_quote(&terraform().to_string_lossy())
+        ),
+    );
+    // The wrapper needs `touch` from the system PATH; terraform stays reachable through bin/.
+    let path = std::env::join_paths([bin.clone(), "/usr/bin".into(), "/bin".into()]).expect("PATH");
+    assert_eq!(
+        list(std::path::Path::new(&path))["web"]["hosts"],
+        json!(["w"])
+    );
+    assert!(marker.exists(), "tofu must be preferred over terraform");
+}
