@@ -55,6 +55,7 @@ pub mod options;
 pub mod outputs;
 mod render;
 pub mod source;
+mod yaml;
 
 use std::path::Path;
 

@@ -147,7 +147,7 @@ impl Inventory {
             all.insert("children".into(), Value::Object(children));
         }
         let doc = json!({ ALL: all });
-        serde_norway::to_string(&doc).map_err(|e| Error::Render(e.to_string()))
+        Ok(crate::yaml::to_yaml(&doc))
     }
 
     fn yaml_group(

@@ -30,7 +30,11 @@ fn ansible(tool: &str, tmp: &Path) -> Command {
 /// renamed group, an ungrouped host, priorities, addresses and projects.
 fn rich_outputs() -> String {
     let outputs = json!({
-        "all_ansible_vars": {"sensitive": false, "type": "dynamic", "value": {"site": "lab", "port": 1}},
+        "all_ansible_vars": {"sensitive": false, "type": "dynamic", "value": {"site": "lab", "port": 1,
+            // Strings YAML 1.1 would turn into booleans, numbers, dates or null if left unquoted.
+            "yaml_traps": {"a": "yes", "b": "on", "c": "0755", "d": "1_000", "e": "12:30", "f": "2001-01-01",
+                           "g": "~", "h": "Off", "i": "", "j": "a: b", "k": "multi\nline", "l": [{"m": "no"}]},
+            "big": 1e30, "ratio": 0.5}},
         "all_instances": {"sensitive": false, "type": "dynamic", "value": ["bastion"]},
         "web_instances": {"sensitive": false, "type": "dynamic", "value": {
             "web-1": {"ipv4_address": "10.123.0.21", "vars": {"weight": 1}},
