@@ -34,8 +34,11 @@
 //! use inventory::{Inventory, Options};
 //! # fn main() -> Result<(), inventory::Error> {
 //! // Runs `tofu|terraform output -json` in the directory (blocking: call it from
-//! // `tokio::task::spawn_blocking` in async code).
-//! let inv = Inventory::from_environment_dir("environments/local-incus".as_ref(), &Options::default())?;
+//! // `tokio::task::spawn_blocking` in async code). Options::from_env() reads the same
+//! // FLOE_INVENTORY_* / FLOE_INCUS_* variables as the binary.
+//! let dir = std::path::Path::new("environments/iapetus");
+//! assert!(inventory::is_environment_dir(dir));
+//! let inv = Inventory::from_path(dir, &Options::from_env())?;
 //! for host in inv.hosts_of_group("web") {
 //!     let vars = inv.resolved_host_vars(host).unwrap_or_default(); // group + host vars, Ansible order
 //!     println!("{host}: {:?}", vars.get("ansible_incus_project"));
@@ -61,7 +64,7 @@ use std::path::Path;
 
 pub use error::{Error, Result};
 pub use model::{ALL, Group, Host, Inventory, UNGROUPED, Vars};
-pub use options::{INCUS_CONNECTION, Options};
+pub use options::{INCUS_CONNECTION, Options, env};
 pub use outputs::{Output, Outputs};
 
 impl Inventory {
@@ -88,9 +91,34 @@ impl Inventory {
         Self::from_outputs_json_with(&raw.json, &raw.origin, options)
     }
 
+    /// What the roles runner calls with the path given as its inventory: an environment directory
+    /// (see [`is_environment_dir`]) runs `<tool> output -json` there; a file is read as a saved
+    /// `output -json` document.
+    pub fn from_path(path: &Path, options: &Options) -> Result<Inventory> {
+        if path.is_dir() {
+            Self::from_environment_dir(path, options)
+        } else {
+            Self::from_outputs_file(path, options)
+        }
+    }
+
     /// Reads the outputs JSON from a file and builds the inventory.
     pub fn from_outputs_file(path: &Path, options: &Options) -> Result<Inventory> {
         let raw = source::read_file(path)?;
         Self::from_outputs_json_with(&raw.json, &raw.origin, options)
     }
+}
+
+/// Whether `dir` looks like a Terraform/OpenTofu root (contains a `*.tf` or `*.tf.json` file), so a
+/// runner can tell it from an Ansible inventory directory before calling [`Inventory::from_path`].
+pub fn is_environment_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.filter_map(|e| e.ok()).any(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                (name.ends_with(".tf") || name.ends_with(".tf.json")) && e.path().is_file()
+            })
+        })
+        .unwrap_or(false)
 }

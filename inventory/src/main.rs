@@ -93,7 +93,7 @@ fn main() -> ExitCode {
 
 fn run(cli: &Cli) -> Result<String, inventory::Error> {
     let tool = cli.tool.clone().or_else(|| {
-        ["FLOE_INVENTORY_TOOL", "TF_INVENTORY_BIN"]
+        [inventory::env::TOOL, inventory::env::TOOL_ALT]
             .iter()
             .filter_map(std::env::var_os)
             .find(|v| !v.is_empty())

@@ -350,3 +350,40 @@ fn default_tool_is_tofu_then_terraform_from_path() {
     );
     assert!(marker.exists(), "tofu must be preferred over terraform");
 }
+
+/// The roles runner's entry point: the library on an environment directory, no subprocess of ours.
+#[test]
+fn library_reads_an_environment_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    tf_apply(dir.path(), ENV_TF, &[]);
+    assert!(inventory::is_environment_dir(dir.path()));
+    let options = inventory::Options {
+        tool: Some(terraform()),
+        incus_remote: Some("cluster01".into()),
+        ..inventory::Options::default()
+    };
+    let inv = inventory::Inventory::from_path(dir.path(), &options).expect("inventory");
+    assert_eq!(
+        inv.hosts_of_group("prod"),
+        ["web-1", "web-2", "db-1", "db-2"]
+    );
+    let vars = inv.resolved_host_vars("web-1").expect("web-1");
+    assert_eq!(vars["http_port"], json!(8080));
+    assert_eq!(vars["ansible_incus_remote"], json!("cluster01"));
+    assert_eq!(
+        vars["ansible_python_interpreter"],
+        json!("/usr/bin/python3")
+    );
+
+    // A saved `output -json` file goes through the same path.
+    let saved = dir.path().join("outputs.json");
+    let out = tf_command(dir.path())
+        .args(["output", "-json"])
+        .output()
+        .expect("output");
+    std::fs::write(&saved, &out.stdout).expect("save");
+    let from_file = inventory::Inventory::from_path(&saved, &options).expect("from file");
+    assert_eq!(from_file, inv);
+    let empty = tempfile::tempdir().expect("tempdir");
+    assert!(!inventory::is_environment_dir(empty.path()));
+}
