@@ -40,7 +40,11 @@ pub fn from_json(j: &Json, ty: &Type, path: &str) -> Result<Value, CodecError> {
         (Type::Number, Json::Number(n)) => Ok(Value::Number(
             match (n.as_i64(), n.as_f64()) {
                 (Some(i), _) => Number::Int(i),
-                (None, Some(f)) if f.to_string() == n.to_string() => Number::Float(f),
+                // Parse the text ourselves: serde_json's own float parsing may be off by an ulp.
+                (None, Some(_)) => match super::value::exact_float(&n.to_string()) {
+                    Some(f) => Number::Float(f),
+                    None => Number::Decimal(n.to_string()),
+                },
                 _ => Number::Decimal(n.to_string()),
             }
             .canonical(),

@@ -22,9 +22,9 @@ impl Number {
             Number::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e18 => Number::Int(f as i64),
             Number::Decimal(s) => match s.parse::<i64>() {
                 Ok(i) => Number::Int(i),
-                Err(_) => match s.parse::<f64>() {
-                    Ok(f) if f.is_finite() && f.to_string() == s => Number::Float(f).canonical(),
-                    _ => Number::Decimal(s),
+                Err(_) => match exact_float(&s) {
+                    Some(f) => Number::Float(f).canonical(),
+                    None => Number::Decimal(s),
                 },
             },
             n => n,
@@ -38,6 +38,14 @@ impl Number {
             _ => None,
         }
     }
+}
+
+/// `s` as an f64 when the f64 prints back as exactly `s` (shortest round-trip form), i.e.
+/// nothing is lost by storing it as a float.
+pub fn exact_float(s: &str) -> Option<f64> {
+    let f: f64 = s.parse().ok()?;
+    let printed = serde_json::Number::from_f64(f)?.to_string();
+    (f.is_finite() && printed == s).then_some(f)
 }
 
 impl std::fmt::Display for Number {

@@ -4,6 +4,7 @@
 pub mod common;
 pub mod instance;
 pub mod profile;
+pub mod project;
 pub mod storage_pool;
 pub mod storage_volume;
 pub mod support;
@@ -16,6 +17,7 @@ pub fn all() -> Vec<Box<dyn Resource>> {
         // Keep one line per resource, sorted by name.
         Box::new(instance::Instance),
         Box::new(profile::Profile),
+        Box::new(project::Project),
         Box::new(storage_pool::StoragePool),
         Box::new(storage_volume::StorageVolume),
     ]
@@ -26,6 +28,7 @@ pub fn example(type_name: &str) -> &'static str {
     match type_name {
         "incus_instance" => INSTANCE_EXAMPLE,
         "incus_profile" => PROFILE_EXAMPLE,
+        "incus_project" => project::EXAMPLE,
         "incus_storage_pool" => storage_pool::EXAMPLE,
         "incus_storage_volume" => storage_volume::EXAMPLE,
         _ => "",

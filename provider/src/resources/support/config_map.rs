@@ -21,20 +21,42 @@ use crate::cty::Value;
 
 /// The computed-key list of one object (owned, because some depend on the driver/type).
 #[derive(Debug, Clone, Default)]
-pub struct ComputedKeys(pub Vec<String>);
+pub struct ComputedKeys {
+    keys: Vec<String>,
+    /// Keys that are computed only while they hold the value the daemon sets by itself
+    /// (a project's `features.images = "true"`): any other value was chosen by someone and
+    /// is tracked, so an imported object plans clean and an out-of-band change shows.
+    defaults: Vec<(String, String)>,
+}
 
 impl ComputedKeys {
     pub fn new<I: IntoIterator<Item = S>, S: Into<String>>(keys: I) -> Self {
-        ComputedKeys(keys.into_iter().map(Into::into).collect())
+        ComputedKeys {
+            keys: keys.into_iter().map(Into::into).collect(),
+            defaults: Vec::new(),
+        }
     }
     pub fn with<I: IntoIterator<Item = S>, S: Into<String>>(mut self, keys: I) -> Self {
-        self.0.extend(keys.into_iter().map(Into::into));
+        self.keys.extend(keys.into_iter().map(Into::into));
         self
     }
-    pub fn contains(&self, key: &str) -> bool {
-        self.0
+    /// `key` is computed while its value is `value`.
+    pub fn with_default(mut self, key: &str, value: &str) -> Self {
+        self.defaults.push((key.to_string(), value.to_string()));
+        self
+    }
+    fn by_name(&self, key: &str) -> bool {
+        self.keys
             .iter()
             .any(|ck| key == ck || (ck.ends_with('.') && key.starts_with(ck.as_str())))
+    }
+    /// Whether `key` (whatever its value) is computed.
+    pub fn contains(&self, key: &str) -> bool {
+        self.by_name(key) || self.defaults.iter().any(|(k, _)| k == key)
+    }
+    /// Whether `key` holding `value` on the server is computed (left out of state).
+    pub fn strips(&self, key: &str, value: &str) -> bool {
+        self.by_name(key) || self.defaults.iter().any(|(k, v)| k == key && v == value)
     }
 }
 
@@ -91,7 +113,7 @@ pub fn to_state(
             Some(_) => {
                 out.insert(k.clone(), Value::string(v.clone()));
             }
-            None if !computed.contains(k) => {
+            None if !computed.strips(k, v) => {
                 out.insert(k.clone(), Value::string(v.clone()));
             }
             None => {}
@@ -182,6 +204,27 @@ mod tests {
             st.entries().unwrap().get("source"),
             Some(&Value::string("/x"))
         );
+    }
+
+    #[test]
+    fn value_dependent_computed_keys() {
+        let ck = ComputedKeys::new(["volatile."])
+            .with_default("features.images", "true")
+            .with_default("features.profiles", "true");
+        let server = cfg(&[("features.images", "true"), ("features.profiles", "false")]);
+        // The default value is stripped, a chosen one is tracked (import plans clean).
+        assert_eq!(
+            to_state(&server, &Value::Null, &ck, &exact),
+            user(&[("features.profiles", Some("false"))])
+        );
+        // A PUT keeps the default-valued key the user does not manage.
+        let put = merge_for_put(
+            &server,
+            &user(&[("features.profiles", Some("false"))]),
+            &ck,
+            &exact,
+        );
+        assert_eq!(put, server);
     }
 
     #[test]
