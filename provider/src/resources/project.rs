@@ -228,7 +228,7 @@ async fn empty_project(c: &Client, name: &str) -> Result<(), (String, incus_clie
     let owned = |items: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
         items
             .into_iter()
-            .filter(|i| i.get("project").and_then(|v| v.as_str()).unwrap_or(name) == name)
+            .filter(|i| i.get("project").and_then(|v| v.as_str()) == Some(name))
             .collect()
     };
     let field = |i: &serde_json::Value, k: &str| {
