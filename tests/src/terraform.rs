@@ -102,6 +102,11 @@ impl TfOutput {
     pub fn all(&self) -> String {
         format!("{}\n{}", self.stdout, self.stderr)
     }
+    /// stdout and stderr with all whitespace runs collapsed to one space (Terraform wraps
+    /// diagnostic text at 78 columns), for matching messages.
+    pub fn flat(&self) -> String {
+        self.all().split_whitespace().collect::<Vec<_>>().join(" ")
+    }
 }
 
 /// One test's Terraform working directory, CLI config and Incus project.

@@ -41,7 +41,7 @@ resource "incus_instance" "c" {{
     ));
     let out = ws.plan();
     out.assert_failure();
-    let text = out.all();
+    let text = out.flat();
     assert!(text.contains(r#"Invalid value "floppy""#), "{text}");
     assert!(text.contains("must be one of: none, disk, nic"), "{text}");
     assert!(text.contains("on main.tf line"), "located in the source: {text}");
@@ -59,10 +59,10 @@ resource "incus_instance" "c" {{
     ));
     let out = ws.plan();
     out.assert_failure();
-    let text = out.all();
+    let text = out.flat();
     assert!(text.contains(r#"Invalid name "web_1.example""#), "{text}");
     assert!(text.contains("letters, digits and hyphens"), "{text}");
-    assert!(text.contains("name    = \"web_1.example\""), "points at the attribute: {text}");
+    assert!(text.contains("name = \"web_1.example\""), "points at the attribute: {text}");
 
     // A server-owned config key.
     ws.write_main(&format!(
@@ -78,7 +78,7 @@ resource "incus_instance" "c" {{
     ));
     let out = ws.plan();
     out.assert_failure();
-    assert!(out.all().contains("is managed by Incus"), "{}", out.all());
+    assert!(out.flat().contains("is managed by Incus"), "{}", out.all());
 
     // Nothing was lost.
     assert_eq!(ws.state_list(), vec!["incus_profile.keep".to_string()]);
@@ -106,10 +106,10 @@ resource "incus_instance" "c" {{
     ));
     let out = ws.apply();
     out.assert_failure();
-    let text = out.all();
+    let text = out.flat();
     assert!(text.contains(r#"Image "no-such-image" not found"#), "{text}");
     assert!(text.contains("incus image list"), "says what is valid: {text}");
-    assert!(text.contains("image   = \"no-such-image\""), "points at the attribute: {text}");
+    assert!(text.contains("image = \"no-such-image\""), "points at the attribute: {text}");
     assert!(ws.project.instances().is_empty(), "no orphan: {:?}", ws.project.instances());
     assert_eq!(ws.state_list(), vec!["incus_profile.keep".to_string()], "no half state");
 
@@ -127,7 +127,7 @@ resource "incus_instance" "c" {{
     ));
     let out = ws.apply();
     out.assert_failure();
-    let text = out.all();
+    let text = out.flat();
     assert!(text.contains(r#"Instance "taken" already exists"#), "{text}");
     assert!(text.contains("terraform import"), "suggests the fix: {text}");
     assert_eq!(ws.project.incus(&["config", "get", "taken", "user.owner"]).trim(), "someone-else");
@@ -150,7 +150,7 @@ resource "incus_instance" "c" {{
     ));
     let out = ws.apply();
     out.assert_failure();
-    let text = out.all();
+    let text = out.flat();
     assert!(text.contains("Cannot upload"), "{text}");
     assert!(text.contains("create_directories"), "{text}");
     assert!(!ws.project.instances().contains(&"c3".to_string()), "no orphan: {:?}", ws.project.instances());

@@ -40,8 +40,8 @@ resource "incus_instance" "cli1" {{
     // Bad IDs are explained.
     let bad = ws.import("incus_instance.other", "a/b/c,colour=blue");
     bad.assert_failure();
-    assert!(bad.all().contains("Invalid import ID"), "{}", bad.all());
-    assert!(bad.all().contains("[remote:][project/]name"), "{}", bad.all());
+    assert!(bad.flat().contains("Invalid import ID"), "{}", bad.all());
+    assert!(bad.flat().contains("[remote:][project/]name"), "{}", bad.all());
 }
 
 #[test]

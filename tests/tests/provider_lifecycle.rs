@@ -227,3 +227,52 @@ resource "incus_instance" "c" {{
         plan.stdout
     );
 }
+
+#[test]
+fn wait_for_ipv4_fills_the_address() {
+    let ws = Workspace::new("wait");
+    let image = floe_e2e::image();
+    // Precondition: the testbed image runs a DHCP client (probe it with the CLI first, so a
+    // failure here says what is wrong with the testbed rather than with the provider).
+    ws.project.incus(&["launch", &image, "probe"]);
+    let mut has_v4 = false;
+    for _ in 0..30 {
+        let out = ws.project.incus(&["exec", "probe", "--", "ip", "-4", "-o", "addr", "show", "scope", "global"]);
+        if out.contains("inet ") {
+            has_v4 = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+    assert!(has_v4, "the image {image} gets no IPv4 address (no DHCP client); rebuild it with `make testbed`");
+    ws.project.incus(&["delete", "--force", "probe"]);
+
+    ws.write_main(&format!(
+        r#"
+resource "incus_instance" "c" {{
+  name    = "w1"
+  project = "{}"
+  image   = "{image}"
+  wait_for {{
+    type = "ipv4"
+  }}
+  wait_for {{
+    type  = "delay"
+    delay = "1s"
+  }}
+}}
+
+output "ip" {{
+  value = incus_instance.c.ipv4_address
+}}
+"#,
+        ws.project()
+    ));
+    ws.apply().assert_success();
+    let out = ws.run(&["output", "-raw", "ip"]);
+    let ip = out.stdout.trim();
+    assert!(ip.starts_with("10.") || ip.contains('.'), "ipv4_address after wait_for: {ip:?}");
+    let cli = ws.project.incus(&["list", "w1", "-f", "csv", "-c", "4"]);
+    assert!(cli.contains(ip), "{cli} should list {ip}");
+    ws.assert_no_diff();
+}

@@ -9,6 +9,8 @@ use crate::proto::plugin::{Empty, grpc_controller_server::GrpcController};
 
 pub struct Controller {
     stop: Arc<Notify>,
+    /// False in `--debug` (reattach) mode: the provider outlives each Terraform run.
+    exit_on_shutdown: bool,
 }
 
 impl Controller {
@@ -16,7 +18,12 @@ impl Controller {
     pub fn new() -> (Self, impl std::future::Future<Output = ()> + Send + 'static) {
         let stop = Arc::new(Notify::new());
         let waiter = stop.clone();
-        (Controller { stop }, async move { waiter.notified().await })
+        (Controller { stop, exit_on_shutdown: true }, async move { waiter.notified().await })
+    }
+
+    /// A controller that ignores Shutdown (debug/reattach mode).
+    pub fn persistent() -> Self {
+        Controller { stop: Arc::new(Notify::new()), exit_on_shutdown: false }
     }
 }
 
@@ -24,6 +31,9 @@ impl Controller {
 impl GrpcController for Controller {
     async fn shutdown(&self, _req: tonic::Request<Empty>) -> Result<tonic::Response<Empty>, tonic::Status> {
         tracing::debug!("shutdown requested by the plugin client");
+        if !self.exit_on_shutdown {
+            return Ok(tonic::Response::new(Empty {}));
+        }
         self.stop.notify_one();
         // Graceful gRPC shutdown waits for the client to hang up; do not outlive it for long.
         tokio::spawn(async {

@@ -73,8 +73,7 @@ pub async fn serve(service: ProviderService) -> anyhow::Result<()> {
 pub async fn serve_debug(service: ProviderService, provider_address: &str) -> anyhow::Result<()> {
     let socket = SocketFile::new()?;
     let listener = UnixListener::bind(&socket.0)?;
-    let (controller, shutdown) = Controller::new();
-    let router = routes(service, controller).await;
+    let router = routes(service, Controller::persistent()).await;
     let reattach = serde_json::json!({
         provider_address: {
             "Protocol": "grpc",
@@ -88,10 +87,7 @@ pub async fn serve_debug(service: ProviderService, provider_address: &str) -> an
     println!("\tTF_REATTACH_PROVIDERS='{reattach}'\n");
     println!("Stop the provider with Ctrl-C.");
     let stop = async move {
-        tokio::select! {
-            _ = shutdown => {},
-            _ = tokio::signal::ctrl_c() => {},
-        }
+        let _ = tokio::signal::ctrl_c().await;
     };
     router.serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop).await?;
     Ok(())
