@@ -382,6 +382,10 @@ pub fn api_error(ctx: &ProviderData, remote: Option<&str>, what: &str, err: &inc
     let name = remote.filter(|s| !s.is_empty()).unwrap_or(&ctx.default_remote);
     let addr = ctx.remotes.get(name).map(|r| r.address.clone()).unwrap_or_default();
     let fix = match err {
+        incus_client::Error::Transport { detail, .. } if detail.to_lowercase().contains("certificate") => format!(
+            "The TLS certificate of remote {name:?} ({addr}) is not trusted. Accept it once with `incus remote add {name} {addr}` (it is stored in {}), then retry.",
+            ctx.config_dir.join("servercerts").display()
+        ),
         incus_client::Error::Transport { .. } => format!(
             "Remote {name:?} ({}) is unreachable. Check that the Incus daemon is running and the address is right.",
             if addr.is_empty() || addr == "unix://" { "local unix socket".to_string() } else { addr.clone() }
