@@ -280,15 +280,22 @@ impl Engine {
             self.run_items(&mut pc, std::slice::from_ref(&item), &hosts, false)
                 .await;
         }
-        let sections: [&[Item]; 3] = [&play.pre_tasks, &[], &play.post_tasks];
-        self.run_items(&mut pc, sections[0], &hosts, false).await;
-        self.flush_handlers(&mut pc, &hosts).await;
         let mut main: Vec<Item> = play.role_tasks.clone();
         main.extend(play.tasks.iter().cloned());
-        self.run_items(&mut pc, &main, &hosts, false).await;
-        self.flush_handlers(&mut pc, &hosts).await;
-        self.run_items(&mut pc, sections[2], &hosts, false).await;
-        self.flush_handlers(&mut pc, &hosts).await;
+        for section in [&play.pre_tasks, &main, &play.post_tasks] {
+            // A host that failed earlier in the play runs nothing more.
+            let alive: Vec<String> = hosts
+                .iter()
+                .filter(|h| {
+                    self.hosts
+                        .get(*h)
+                        .is_some_and(|s| s.fail_count == 0 && !s.unreachable && !s.ended)
+                })
+                .cloned()
+                .collect();
+            self.run_items(&mut pc, section, &alive, false).await;
+            self.flush_handlers(&mut pc, &alive).await;
+        }
         for h in &hosts {
             if let Some(s) = self.hosts.get_mut(h)
                 && s.fail_count > 0
@@ -855,8 +862,16 @@ impl Engine {
                 self.out.line("...ignoring");
             }
         } else if o.include.is_none() {
-            self.out
-                .result(label_status(o.status), host, &o.result, None, o.ignored);
+            if task.action == "debug" {
+                // The default callback hides `changed` for debug.
+                let mut r = o.result.clone();
+                r.remove("changed");
+                self.out
+                    .result(label_status(o.status), host, &r, None, o.ignored);
+            } else {
+                self.out
+                    .result(label_status(o.status), host, &o.result, None, o.ignored);
+            }
         }
         let mut ev = json!({
             "event": "task_result", "host": host, "task": task.display_name(), "action": task.action,

@@ -13,7 +13,6 @@ echo "@@os-release"; cat /etc/os-release 2>/dev/null
 echo "@@debian_version"; cat /etc/debian_version 2>/dev/null
 echo "@@uname"; uname -s; uname -r; uname -m; uname -v
 echo "@@hostname"; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
-echo "@@fqdn"; hostname -f 2>/dev/null || hostname 2>/dev/null
 echo "@@meminfo"; cat /proc/meminfo 2>/dev/null
 echo "@@nproc"; nproc 2>/dev/null; grep -c ^processor /proc/cpuinfo 2>/dev/null
 echo "@@pid1"; cat /proc/1/comm 2>/dev/null
@@ -141,7 +140,8 @@ pub fn parse_facts(text: &str) -> Map<String, Json> {
     f.insert("machine".into(), json!(u(2)));
     f.insert("userspace_architecture".into(), json!(u(2)));
     let hostname = sec("hostname").trim().to_string();
-    let fqdn = sec("fqdn").trim().to_string();
+    // No `hostname -f`: it waits on DNS when the instance has no network.
+    let fqdn = hostname.clone();
     f.insert(
         "hostname".into(),
         json!(hostname.split('.').next().unwrap_or("")),

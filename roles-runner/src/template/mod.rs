@@ -313,11 +313,9 @@ impl Templar {
         if !is_template(s) {
             return Ok(Json::String(s.to_string()));
         }
-        if let Some(expr) = single_expression(s) {
-            let compiled = self
-                .env
-                .compile_expression(expr)
-                .map_err(|e| TemplateError::from_mj(e, s, Some(scope)))?;
+        if let Some(expr) = single_expression(s)
+            && let Ok(compiled) = self.env.compile_expression(expr)
+        {
             let v = compiled
                 .eval(Value::from_dyn_object(scope.clone()))
                 .map_err(|e| TemplateError::from_mj(e, s, Some(scope)))?;
@@ -418,8 +416,11 @@ pub fn is_template(s: &str) -> bool {
 /// `{{ expr }}` with nothing around it and no second expression inside.
 fn single_expression(s: &str) -> Option<&str> {
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
-    {
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    // `{{ a }} and {{ b }}` is not one expression; `{{ {'a': {'b': 1}} }}` is (checked by
+    // compiling the inner text).
+    if inner.contains("{%") || inner.contains("{#") {
         return None;
     }
     Some(inner)
@@ -467,6 +468,16 @@ mod unit {
             json!({"root": "/srv", "dirs": [{"path": "{{ root }}/x"}], "n": "{{ 1 + 2 }}", "l": "{{ dirs | map(attribute='path') | list }}"}),
         );
         assert_eq!(t.render_json(&json!("{{ n }}"), &s).expect("ok"), json!(3));
+        assert_eq!(
+            t.render_json(&json!("{{ n }} and {{ n }}"), &s)
+                .expect("ok"),
+            json!("3 and 3")
+        );
+        assert_eq!(
+            t.render_json(&json!("{{ {'a': {'b': n}} }}"), &s)
+                .expect("ok"),
+            json!({"a": {"b": 3}})
+        );
         assert_eq!(
             t.render_json(&json!("{{ l }}"), &s).expect("ok"),
             json!(["/srv/x"])
