@@ -44,6 +44,9 @@ fn render_block(out: &mut String, block: &Block, args_title: &str, attrs_title: 
             tags.push(format!("default `{}`", crate::cty::json::to_json(d)));
         }
         out.push_str(&format!("{indent}* `{}` ({}) {}\n", a.name, tags.join(", "), a.description));
+        if let Some(inner) = &a.nested_map {
+            render_block(out, &Block::new(inner.clone()), "", "", depth + 1);
+        }
     }
     for b in &block.blocks {
         let nesting = match b.nesting {

@@ -142,7 +142,11 @@ fn instance_lifecycle_update_replace_drift_destroy() {
         drift.stdout
     );
     // Apart from computed values becoming "known after apply", exactly those two differ.
-    let block = drift.stdout.split("will be updated in-place").nth(1).unwrap_or_default();
+    let block = drift
+        .stdout
+        .split("will be updated in-place")
+        .nth(1)
+        .unwrap_or_default();
     let changed_lines: Vec<&str> = block
         .lines()
         .map(str::trim_start)
@@ -154,7 +158,12 @@ fn instance_lifecycle_update_replace_drift_destroy() {
                 && !l.ends_with("(known after apply)")
         })
         .collect();
-    assert_eq!(changed_lines.len(), 2, "unexpected diffs: {changed_lines:#?}\n{}", drift.stdout);
+    assert_eq!(
+        changed_lines.len(),
+        2,
+        "unexpected diffs: {changed_lines:#?}\n{}",
+        drift.stdout
+    );
     ws.apply().assert_success();
     assert_eq!(
         ws.project
@@ -237,14 +246,19 @@ fn wait_for_ipv4_fills_the_address() {
     ws.project.incus(&["launch", &image, "probe"]);
     let mut has_v4 = false;
     for _ in 0..30 {
-        let out = ws.project.incus(&["exec", "probe", "--", "ip", "-4", "-o", "addr", "show", "scope", "global"]);
+        let out = ws.project.incus(&[
+            "exec", "probe", "--", "ip", "-4", "-o", "addr", "show", "scope", "global",
+        ]);
         if out.contains("inet ") {
             has_v4 = true;
             break;
         }
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
-    assert!(has_v4, "the image {image} gets no IPv4 address (no DHCP client); rebuild it with `make testbed`");
+    assert!(
+        has_v4,
+        "the image {image} gets no IPv4 address (no DHCP client); rebuild it with `make testbed`"
+    );
     ws.project.incus(&["delete", "--force", "probe"]);
 
     ws.write_main(&format!(
@@ -260,6 +274,12 @@ resource "incus_instance" "c" {{
     type  = "delay"
     delay = "1s"
   }}
+  exec = {{
+    "greet" = {{
+      command     = ["sh", "-c", "echo \"hello $WHO\" > /root/greeting"]
+      environment = {{ WHO = "terraform" }}
+    }}
+  }}
 }}
 
 output "ip" {{
@@ -271,8 +291,13 @@ output "ip" {{
     ws.apply().assert_success();
     let out = ws.run(&["output", "-raw", "ip"]);
     let ip = out.stdout.trim();
-    assert!(ip.starts_with("10.") || ip.contains('.'), "ipv4_address after wait_for: {ip:?}");
+    assert!(
+        ip.starts_with("10.") || ip.contains('.'),
+        "ipv4_address after wait_for: {ip:?}"
+    );
     let cli = ws.project.incus(&["list", "w1", "-f", "csv", "-c", "4"]);
     assert!(cli.contains(ip), "{cli} should list {ip}");
+    let greeting = ws.project.incus(&["exec", "w1", "--", "cat", "/root/greeting"]);
+    assert_eq!(greeting.trim(), "hello terraform", "exec ran with its environment");
     ws.assert_no_diff();
 }

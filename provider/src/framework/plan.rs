@@ -20,6 +20,12 @@ pub fn validate(block: &Block, config: &Value, path: &AttrPath, diags: &mut Diag
         {
             f(v, &path.then_attr(a.name), diags);
         }
+        if let Some(inner) = &a.nested_map {
+            let nested = Block::new(inner.clone());
+            for (k, e) in v.entries().into_iter().flatten() {
+                validate(&nested, e, &path.then_attr(a.name).then_key(k), diags);
+            }
+        }
     }
     for b in &block.blocks {
         let v = config.attr(b.type_name);

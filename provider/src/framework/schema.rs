@@ -41,6 +41,9 @@ pub struct Attribute {
     pub default: Option<Value>,
     pub when_changed: WhenChanged,
     pub validator: Option<Validator>,
+    /// A protocol-6 nested attribute (`name = { key = { ... } }`): the attributes of each
+    /// element. The value type is `map(object(...))`.
+    pub nested_map: Option<Vec<Attribute>>,
 }
 
 impl Attribute {
@@ -55,7 +58,17 @@ impl Attribute {
             default: None,
             when_changed: WhenChanged::KeepPrior,
             validator: None,
+            nested_map: None,
         }
+    }
+    /// An optional map of objects declared as a nested attribute (MAP nesting), so that
+    /// inner attributes can be optional (a plain `map(object)` type cannot express that
+    /// in Terraform 1.0).
+    pub fn nested_map(name: &'static str, attributes: Vec<Attribute>) -> Self {
+        let obj = Type::Object(attributes.iter().map(|a| (a.name.to_string(), a.ty.clone())).collect());
+        let mut a = Self::new(name, Type::map(obj), Presence::Optional);
+        a.nested_map = Some(attributes);
+        a
     }
     pub fn required(name: &'static str, ty: Type) -> Self {
         Self::new(name, ty, Presence::Required)
@@ -102,9 +115,16 @@ impl Attribute {
     }
 
     fn to_proto(&self) -> pb::schema::Attribute {
+        let nested_type = self.nested_map.as_ref().map(|attrs| pb::schema::Object {
+            attributes: attrs.iter().map(Attribute::to_proto).collect(),
+            nesting: pb::schema::object::NestingMode::Map as i32,
+            ..Default::default()
+        });
         pb::schema::Attribute {
             name: self.name.to_string(),
-            r#type: self.ty.to_json_bytes(),
+            // A nested attribute has no `type`: Terraform derives it from `nested_type`.
+            r#type: if nested_type.is_some() { Vec::new() } else { self.ty.to_json_bytes() },
+            nested_type,
             description: self.description.to_string(),
             required: self.presence == Presence::Required,
             optional: matches!(self.presence, Presence::Optional | Presence::OptionalComputed),

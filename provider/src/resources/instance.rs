@@ -25,6 +25,7 @@ pub struct Instance;
 /// Config keys the server owns; stripped from state unless the user sets them.
 pub const COMPUTED_PREFIXES: &[&str] = &["volatile.", "image.", "environment.", "oci."];
 const TYPES: &[&str] = &["container", "virtual-machine"];
+const TRIGGERS: &[&str] = &["on_change", "once"];
 const WAIT_TYPES: &[&str] = &["agent", "cloud-init", "delay", "ipv4", "ipv6", "ready"];
 /// How long each `wait_for` condition may take, and how often it is polled.
 const WAIT_TIMEOUT: Duration = Duration::from_secs(180);
@@ -72,6 +73,21 @@ pub fn schema() -> Schema {
             Attribute::optional("remote", Type::String).replace().desc("Remote (default: the provider's default remote)."),
             Attribute::optional("target", Type::String).replace().desc("Cluster member to place the instance on."),
             Attribute::optional_computed("architecture", Type::String).replace().desc("Architecture (default: the server's)."),
+            Attribute::nested_map(
+                "exec",
+                vec![
+                    Attribute::required("command", Type::list(Type::String)).desc("argv of the command (no shell)."),
+                    Attribute::optional("environment", Type::map(Type::String)).desc("Extra environment variables."),
+                    Attribute::optional("working_dir", Type::String).desc("Working directory."),
+                    Attribute::optional("uid", Type::Number).desc("User ID to run as (default 0)."),
+                    Attribute::optional("gid", Type::Number).desc("Group ID to run as (default 0)."),
+                    Attribute::optional("timeout", Type::String).desc("Go-style duration, e.g. `\"5m\"` (default: 5 minutes).").validate(validate_duration),
+                    Attribute::optional("trigger", Type::String)
+                        .desc("`on_change` (default: on create and whenever this entry changes) or `once` (on create only).")
+                        .validate(crate::one_of!(TRIGGERS)),
+                ],
+            )
+            .desc("Commands run after files are uploaded, in key order. A non-zero exit fails the apply with the output."),
             Attribute::computed("ipv4_address", Type::String).unknown_when_changed().desc("First global IPv4 address."),
             Attribute::computed("ipv6_address", Type::String).unknown_when_changed().desc("First global IPv6 address."),
             Attribute::computed("mac_address", Type::String).unknown_when_changed().desc("MAC address of the interface with that address (else `eth0`)."),
@@ -185,6 +201,15 @@ impl Resource for Instance {
                 diags.error_at(p.clone(), "wait_for \"agent\" needs a virtual machine", "Containers have no agent; wait for \"ipv4\" or \"ready\" instead.");
             }
         }
+        for (k, e) in config.attr("exec").entries().into_iter().flatten() {
+            let p = AttrPath::attr("exec").then_key(k);
+            if e.attr("command").is_wholly_known() && e.attr("command").elements().is_empty() {
+                diags.error_at(p.then_attr("command"), "Empty command", "Give the program and its arguments, e.g. `command = [\"systemctl\", \"restart\", \"nginx\"]`.");
+            }
+            if config.attr("running").as_bool() == Some(false) {
+                diags.error_at(p, "exec needs a running instance", "Remove `running = false` or this exec entry.");
+            }
+        }
         for f in config.attr("file").elements() {
             let has_content = !f.attr("content").is_null();
             let has_source = !f.attr("source_path").is_null();
@@ -257,6 +282,7 @@ impl Resource for Instance {
                 client.start_instance(&name).await.map_err(|e| api_error(ctx, remote, &format!("start instance {name:?}"), &e))?;
                 wait_for(ctx, &client, &name, planned.attr("wait_for")).await?;
             }
+            run_exec(&client, &name, &Value::Null, planned.attr("exec"), true).await?;
             Ok::<(), Diagnostics>(())
         };
         if let Err(mut d) = finish.await {
@@ -320,6 +346,7 @@ impl Resource for Instance {
             wait_for(ctx, &client, &name, planned.attr("wait_for")).await?;
         }
         push_files(&client, &name, prior.attr("file"), planned.attr("file")).await?;
+        run_exec(&client, &name, prior.attr("exec"), planned.attr("exec"), false).await?;
         match read_state(ctx, &client, remote, &name, planned).await? {
             Some(v) => Ok(v),
             None => Err(diag::error(format!("Instance {name:?} vanished during the update"), "It may be ephemeral and have stopped.")),
@@ -574,6 +601,51 @@ async fn push_files(client: &Client, name: &str, prior: &Value, planned: &Value)
                     format!("{e}. Check that the parent directory exists or set `create_directories = true`."),
                 )
             })?;
+    }
+    Ok(())
+}
+
+/// Run `exec` entries in key order: all on create; on update only `on_change` entries that
+/// are new or differ from the prior state.
+async fn run_exec(client: &Client, name: &str, prior: &Value, planned: &Value, creating: bool) -> Result<(), Diagnostics> {
+    for (key, e) in planned.entries().into_iter().flatten() {
+        let trigger = e.attr("trigger").as_str().unwrap_or("on_change");
+        let changed = prior.entries().and_then(|m| m.get(key)) != Some(e);
+        if !(creating || (trigger == "on_change" && changed)) {
+            continue;
+        }
+        let path = AttrPath::attr("exec").then_key(key);
+        let argv: Vec<String> = e.attr("command").elements().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let mut req = incus_client::ExecRequest::new(argv.clone());
+        for (k, v) in e.attr("environment").string_map() {
+            req = req.env(k, v);
+        }
+        if let Some(d) = e.attr("working_dir").as_str() {
+            req = req.cwd(d);
+        }
+        let num = |n: &str| match e.attr(n) {
+            Value::Number(x) => x.as_i64().map(|i| i as u32),
+            _ => None,
+        };
+        if let Some(u) = num("uid") {
+            req = req.uid(u);
+        }
+        if let Some(g) = num("gid") {
+            req = req.gid(g);
+        }
+        let timeout = e.attr("timeout").as_str().and_then(parse_duration).unwrap_or(Duration::from_secs(300));
+        req = req.timeout(timeout);
+        let out = client
+            .exec(name, &req)
+            .await
+            .map_err(|err| diag::error_at(path.clone(), format!("exec {key:?} could not run in instance {name:?}"), err.to_string()))?;
+        if !out.success() {
+            return Err(diag::error_at(
+                path,
+                format!("exec {key:?} failed in instance {name:?} with exit code {}", out.exit_code),
+                format!("command: {argv:?}\n--- stdout\n{}\n--- stderr\n{}", out.stdout_str(), out.stderr_str()),
+            ));
+        }
     }
     Ok(())
 }
