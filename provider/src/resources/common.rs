@@ -162,6 +162,12 @@ pub fn parse_import_id(id: &str, format: &str, allowed_options: &[&str]) -> Resu
     Ok(ImportId { remote, project, name: name.to_string(), options })
 }
 
+/// The `remote` to record for an imported object: None when the ID names the default
+/// remote, so configurations that omit `remote` import without a diff.
+pub fn import_remote(ctx: &crate::config::ProviderData, remote: &Option<String>) -> Option<String> {
+    remote.clone().filter(|r| *r != ctx.default_remote)
+}
+
 /// Incus object names (instances): 1-63 chars of letters, digits and `-`, starting with a
 /// letter, not ending with `-`.
 pub fn validate_instance_name(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {

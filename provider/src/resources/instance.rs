@@ -366,7 +366,7 @@ impl Resource for Instance {
         let id = common::parse_import_id(id, "`[remote:][project/]name[,image=<image>]`", &["image"])?;
         let mut state = Value::null_object(&schema().ty());
         state.set_attr("name", Value::string(&id.name));
-        if let Some(r) = &id.remote {
+        if let Some(r) = common::import_remote(ctx, &id.remote) {
             state.set_attr("remote", Value::string(r));
         }
         if let Some(p) = &id.project {

@@ -41,7 +41,6 @@ fn put_of(planned: &Value) -> ProfilePut {
         description: planned.attr("description").as_str().unwrap_or_default().to_string(),
         config: planned.attr("config").string_map().into_iter().filter(|(_, v)| !v.is_empty()).collect(),
         devices: common::devices_from_value(planned.attr("device")),
-        ..Default::default()
     }
 }
 
@@ -97,7 +96,6 @@ impl Resource for Profile {
                 description: put.description.clone(),
                 config: put.config.clone(),
                 devices: put.devices.clone(),
-                ..Default::default()
             })
             .await
         };
@@ -166,7 +164,7 @@ impl Resource for Profile {
         let mut s = Value::null_object(&schema().ty());
         s.set_attr("name", Value::string(&id.name));
         s.set_attr("device", Value::Set(vec![]));
-        if let Some(r) = id.remote {
+        if let Some(r) = common::import_remote(ctx, &id.remote) {
             s.set_attr("remote", Value::string(r));
         }
         if let Some(p) = id.project {
