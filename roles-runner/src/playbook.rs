@@ -439,9 +439,10 @@ impl Loader {
             Some(_) => return Err(Error::syntax(file, node.line, "vars must be a mapping")),
         };
         let mut play = Play {
+            // An unnamed play is named after its host pattern, as in Ansible.
             name: get("name")
                 .map(|n| json_str(&n.to_json()))
-                .unwrap_or_default(),
+                .unwrap_or_else(|| hosts.clone()),
             hosts,
             gather_facts: get("gather_facts")
                 .map(|v| truthy(&v.to_json()))

@@ -66,9 +66,7 @@ impl Module for Copy {
                     ))
                 })?;
                 if path.is_dir() {
-                    return Err(fail(
-                        "copying a directory (recursive src) is not supported yet",
-                    ));
+                    return copy_tree(ctx, &path, &src, &dest).await;
                 }
                 let data =
                     std::fs::read(&path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
@@ -210,4 +208,78 @@ pub fn backup_name(dest: &str) -> String {
     let t = super::command::fmt_time(std::time::SystemTime::now());
     let stamp = t.split('.').next().unwrap_or("").replace(' ', "@");
     format!("{dest}.{}.{stamp}~", std::process::id())
+}
+
+/// Recursive `src` directory: `tree/` copies the contents, `tree` the directory itself.
+async fn copy_tree(
+    ctx: &Ctx<'_>,
+    local: &std::path::Path,
+    src: &str,
+    dest: &str,
+) -> Result<Res, ModuleError> {
+    let base = if src.ends_with('/') {
+        dest.trim_end_matches('/').to_string()
+    } else {
+        let name = local.file_name().and_then(|n| n.to_str()).unwrap_or("dir");
+        format!("{}/{name}", dest.trim_end_matches('/'))
+    };
+    let mut dirs = vec![base.clone()];
+    let mut files = vec![];
+    let mut stack = vec![(local.to_path_buf(), base.clone())];
+    while let Some((l, r)) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&l)
+            .map_err(|e| fail(format!("{}: {e}", l.display())))?
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rp = format!("{r}/{name}");
+            if e.path().is_dir() {
+                dirs.push(rp.clone());
+                stack.push((e.path(), rp));
+            } else {
+                files.push((e.path(), rp));
+            }
+        }
+    }
+    let mut changed = false;
+    let mut missing = vec![];
+    for d in &dirs {
+        if ctx.t().stat(d).await?.is_none() {
+            missing.push(shq(d));
+        }
+    }
+    if !missing.is_empty() {
+        changed = true;
+        if !ctx.check {
+            let mode = match ctx.get("directory_mode") {
+                Some(m) => format!(" -m {:04o}", super::common::resolve_mode(m, None, true)?),
+                None => String::new(),
+            };
+            ctx.sh_ok(&format!("mkdir -p{mode} {}", missing.join(" ")))
+                .await?;
+        }
+    }
+    let attrs = Attrs::from_ctx(ctx);
+    for (l, r) in files {
+        let data = std::fs::read(&l).map_err(|e| fail(format!("{}: {e}", l.display())))?;
+        if ctx.check && ctx.t().stat(&r).await?.is_none() {
+            changed = true;
+            continue;
+        }
+        let res = put_content(ctx, &r, &data, &attrs, ctx.bool("force", true)?).await?;
+        if res
+            .get("changed")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+        {
+            changed = true;
+        }
+    }
+    let mut res = Res::new();
+    res.insert("changed".into(), json!(changed));
+    res.insert("dest".into(), json!(dest));
+    res.insert("src".into(), json!(local.display().to_string()));
+    Ok(res)
 }
