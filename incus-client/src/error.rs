@@ -147,8 +147,16 @@ impl Error {
     }
 
     /// Map an HTTP status plus daemon text to the right variant.
+    ///
+    /// Incus reports some name clashes as HTTP 500 ("... already exists"); those are
+    /// `Conflict` too, so callers can rely on `is_conflict()`.
     pub(crate) fn from_status(method: &str, path: &str, status: u16, message: String) -> Error {
         let (method, path) = (method.to_string(), path.to_string());
+        let status = if status == 500 && message.contains("already exists") {
+            409
+        } else {
+            status
+        };
         match status {
             404 => Error::NotFound {
                 method,

@@ -328,7 +328,9 @@ impl Client {
             if let Err(e) = fed {
                 tracing::debug!("exec stdin: {e}");
             }
-            let _ = stdin.close(None).await;
+            // Close all three cleanly: a dropped connection makes the daemon log
+            // "Unexpected read on stdout websocket, killing command".
+            let _ = tokio::join!(stdin.close(None), stdout.close(None), stderr.close(None));
             Ok::<_, Error>(())
         };
         match tokio::time::timeout(timeout, streams).await {

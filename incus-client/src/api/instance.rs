@@ -389,9 +389,22 @@ impl Client {
             },
             Ok(_) => {}
         }
-        match self.delete_instance(name).await {
-            Err(e) if e.is_not_found() => Ok(()),
-            other => other,
+        // A stop or start still finishing makes the daemon refuse with "Instance is busy
+        // running a ... operation"; give it a little time.
+        let mut attempts = 0;
+        loop {
+            match self.delete_instance(name).await {
+                Err(e) if e.is_not_found() => return Ok(()),
+                Err(e)
+                    if attempts < 20
+                        && e.daemon_message()
+                            .is_some_and(|m| m.contains("is busy running")) =>
+                {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+                other => return other,
+            }
         }
     }
 

@@ -35,6 +35,12 @@ pub struct TestProject {
 
 impl TestProject {
     pub async fn new(prefix: &str) -> TestProject {
+        Self::with_own(prefix, &[]).await
+    }
+
+    /// Like `new`, but the listed features (e.g. `features.storage.volumes`) are `true`: those
+    /// objects then live inside the project and go away with it.
+    pub async fn with_own(prefix: &str, own: &[&str]) -> TestProject {
         let base = client();
         let name = unique(prefix);
         let mut req = ProjectsPost {
@@ -48,7 +54,8 @@ impl TestProject {
             "features.storage.volumes",
             "features.networks",
         ] {
-            req.config.insert(key.into(), "false".into());
+            let value = if own.contains(&key) { "true" } else { "false" };
+            req.config.insert(key.into(), value.into());
         }
         base.create_project(&req)
             .await
@@ -75,6 +82,30 @@ impl Drop for TestProject {
                     for i in instances {
                         if let Err(e) = client.force_delete_instance(&i.name).await {
                             eprintln!("cleanup: instance {}: {e}", i.name);
+                        }
+                    }
+                }
+                // Objects the project may own (when its features are enabled).
+                for prof in client.list_profiles().await.unwrap_or_default() {
+                    if prof.project == name && prof.name != "default" {
+                        let _ = client.delete_profile(&prof.name).await;
+                    }
+                }
+                for acl in client.list_network_acls().await.unwrap_or_default() {
+                    if acl.project == name {
+                        let _ = client.delete_network_acl(&acl.name).await;
+                    }
+                }
+                for pool in client.list_storage_pools().await.unwrap_or_default() {
+                    for vol in client
+                        .list_storage_volumes(&pool.name)
+                        .await
+                        .unwrap_or_default()
+                    {
+                        if vol.project == name && vol.volume_type == "custom" {
+                            let _ = client
+                                .delete_storage_volume(&pool.name, "custom", &vol.name)
+                                .await;
                         }
                     }
                 }
