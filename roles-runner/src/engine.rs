@@ -268,33 +268,36 @@ impl Engine {
             handlers: play.handlers.clone(),
             name: play.name.clone(),
         };
-        if play.gather_facts {
-            let mut t = crate::playbook::Loader::synthetic_task(
-                "setup",
-                "Gathering Facts",
-                &play.file,
-                play.line,
-            );
-            t.tags = vec!["always".into()];
-            let item = Item::Task(Arc::new(t));
-            self.run_items(&mut pc, std::slice::from_ref(&item), &hosts, false)
-                .await;
-        }
-        let mut main: Vec<Item> = play.role_tasks.clone();
-        main.extend(play.tasks.iter().cloned());
-        for section in [&play.pre_tasks, &main, &play.post_tasks] {
-            // A host that failed earlier in the play runs nothing more.
-            let alive: Vec<String> = hosts
-                .iter()
-                .filter(|h| {
-                    self.hosts
-                        .get(*h)
-                        .is_some_and(|s| s.fail_count == 0 && !s.unreachable && !s.ended)
-                })
-                .cloned()
-                .collect();
-            self.run_items(&mut pc, section, &alive, false).await;
-            self.flush_handlers(&mut pc, &alive).await;
+        // `serial`: the play runs batch after batch (all hosts at once without it).
+        for batch in serial_batches(&hosts, play.serial.as_ref()) {
+            if play.gather_facts {
+                let mut t = crate::playbook::Loader::synthetic_task(
+                    "setup",
+                    "Gathering Facts",
+                    &play.file,
+                    play.line,
+                );
+                t.tags = vec!["always".into()];
+                let item = Item::Task(Arc::new(t));
+                self.run_items(&mut pc, std::slice::from_ref(&item), &batch, false)
+                    .await;
+            }
+            let mut main: Vec<Item> = play.role_tasks.clone();
+            main.extend(play.tasks.iter().cloned());
+            for section in [&play.pre_tasks, &main, &play.post_tasks] {
+                // A host that failed earlier in the play runs nothing more.
+                let alive: Vec<String> = batch
+                    .iter()
+                    .filter(|h| {
+                        self.hosts
+                            .get(*h)
+                            .is_some_and(|s| s.fail_count == 0 && !s.unreachable && !s.ended)
+                    })
+                    .cloned()
+                    .collect();
+                self.run_items(&mut pc, section, &alive, false).await;
+                self.flush_handlers(&mut pc, &alive).await;
+            }
         }
         for h in &hosts {
             if let Some(s) = self.hosts.get_mut(h)
@@ -676,8 +679,16 @@ impl Engine {
                     .delegate_to
                     .as_ref()
                     .is_some_and(|d| matches!(json_str(d).as_str(), "localhost" | "127.0.0.1"));
+            // delegate_to another inventory host (a literal name) uses that host's connection.
+            let delegate_host = task
+                .delegate_to
+                .as_ref()
+                .map(json_str)
+                .filter(|d| !crate::template::is_template(d) && self.inv.hosts.contains_key(d));
             let conn = if delegate_local {
                 Ok(self.local.clone())
+            } else if let Some(d) = delegate_host {
+                self.conn_for(&d)
             } else {
                 self.conn_for(h)
             };
@@ -1752,6 +1763,37 @@ impl HostJob {
     }
 }
 
+/// Split hosts by `serial` (a number, a percentage, or a list of those).
+fn serial_batches(hosts: &[String], serial: Option<&Json>) -> Vec<Vec<String>> {
+    let size_of = |v: &Json| -> usize {
+        let n = match v {
+            Json::Number(n) => n.as_u64().unwrap_or(0) as usize,
+            Json::String(s) if s.ends_with('%') => {
+                let pct: f64 = s.trim_end_matches('%').trim().parse().unwrap_or(100.0);
+                ((hosts.len() as f64) * pct / 100.0).floor().max(1.0) as usize
+            }
+            Json::String(s) => s.trim().parse().unwrap_or(0),
+            _ => 0,
+        };
+        if n == 0 { hosts.len().max(1) } else { n }
+    };
+    let sizes: Vec<usize> = match serial {
+        None | Some(Json::Null) => return vec![hosts.to_vec()],
+        Some(Json::Array(a)) if !a.is_empty() => a.iter().map(size_of).collect(),
+        Some(v) => vec![size_of(v)],
+    };
+    let mut out = vec![];
+    let mut i = 0;
+    let mut k = 0;
+    while i < hosts.len() {
+        let size = sizes[k.min(sizes.len() - 1)];
+        out.push(hosts[i..(i + size).min(hosts.len())].to_vec());
+        i += size;
+        k += 1;
+    }
+    out
+}
+
 fn skipped(cond: String) -> Outcome {
     let mut r = Res::new();
     r.insert("changed".into(), json!(false));
@@ -1810,5 +1852,34 @@ pub fn py_repr(v: &Json) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serial_batches_split_like_ansible() {
+        let hosts: Vec<String> = (1..=5).map(|i| format!("h{i}")).collect();
+        let sizes = |s: Option<Json>| {
+            serial_batches(&hosts, s.as_ref())
+                .iter()
+                .map(Vec::len)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(None), vec![5]);
+        assert_eq!(sizes(Some(json!(2))), vec![2, 2, 1]);
+        assert_eq!(sizes(Some(json!("40%"))), vec![2, 2, 1]);
+        assert_eq!(sizes(Some(json!([1, 3]))), vec![1, 3, 1]);
+    }
+
+    #[test]
+    fn python_repr_of_labels() {
+        assert_eq!(
+            py_repr(&json!({"key": "A", "value": 1, "on": true, "n": null})),
+            "{'key': 'A', 'value': 1, 'on': True, 'n': None}"
+        );
+        assert_eq!(label_text(&json!("plain")), "plain");
     }
 }

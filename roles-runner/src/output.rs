@@ -41,10 +41,12 @@ const INTERNAL: &[&str] = &[
 
 impl Output {
     pub fn new(verbosity: u8, diff: bool, json_log: Option<std::fs::File>) -> Output {
+        // Ansible: columns = max(79, terminal width - 1); 79 without a terminal.
         let columns = std::env::var("COLUMNS")
             .ok()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(80);
+            .and_then(|c| c.parse::<usize>().ok())
+            .map(|c| c.saturating_sub(1).max(79))
+            .unwrap_or(79);
         Output {
             verbosity,
             diff,
@@ -61,7 +63,7 @@ impl Output {
         }
     }
 
-    /// `\nTASK [name] *****...` padded to the terminal width (80 without a TTY).
+    /// `\nTASK [name] *****...` padded to the terminal width (79 columns without a TTY, like Ansible).
     pub fn banner(&self, msg: &str) {
         let msg = msg.trim();
         let width = msg.chars().count();
