@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod instance;
+pub mod network;
 pub mod profile;
 pub mod project;
 pub mod storage_pool;
@@ -16,6 +17,7 @@ pub fn all() -> Vec<Box<dyn Resource>> {
     vec![
         // Keep one line per resource, sorted by name.
         Box::new(instance::Instance),
+        Box::new(network::Network),
         Box::new(profile::Profile),
         Box::new(project::Project),
         Box::new(storage_pool::StoragePool),
@@ -27,6 +29,7 @@ pub fn all() -> Vec<Box<dyn Resource>> {
 pub fn example(type_name: &str) -> &'static str {
     match type_name {
         "incus_instance" => INSTANCE_EXAMPLE,
+        "incus_network" => network::EXAMPLE,
         "incus_profile" => PROFILE_EXAMPLE,
         "incus_project" => project::EXAMPLE,
         "incus_storage_pool" => storage_pool::EXAMPLE,
