@@ -30,7 +30,7 @@ fn roles_converge_and_are_idempotent_under_real_ansible() {
     ]);
     let hosts = ["prom", "am", "runner"];
     for h in hosts {
-        incus_ok(&["launch", &image(), h, "--project", &project]);
+        sandbox.launch(h);
     }
     let artifacts = TempDir::new("floe-roles-artifacts");
     let extra_vars = offline_artifacts(artifacts.path());

@@ -44,7 +44,10 @@ resource "incus_instance" "c" {{
     let text = out.flat();
     assert!(text.contains(r#"Invalid value "floppy""#), "{text}");
     assert!(text.contains("must be one of: none, disk, nic"), "{text}");
-    assert!(text.contains("on main.tf line"), "located in the source: {text}");
+    assert!(
+        text.contains("on main.tf line"),
+        "located in the source: {text}"
+    );
 
     // A name with illegal characters.
     ws.write_main(&format!(
@@ -62,7 +65,10 @@ resource "incus_instance" "c" {{
     let text = out.flat();
     assert!(text.contains(r#"Invalid name "web_1.example""#), "{text}");
     assert!(text.contains("letters, digits and hyphens"), "{text}");
-    assert!(text.contains("name = \"web_1.example\""), "points at the attribute: {text}");
+    assert!(
+        text.contains("name = \"web_1.example\""),
+        "points at the attribute: {text}"
+    );
 
     // A server-owned config key.
     ws.write_main(&format!(
@@ -107,14 +113,32 @@ resource "incus_instance" "c" {{
     let out = ws.apply();
     out.assert_failure();
     let text = out.flat();
-    assert!(text.contains(r#"Image "no-such-image" not found"#), "{text}");
-    assert!(text.contains("incus image list"), "says what is valid: {text}");
-    assert!(text.contains("image = \"no-such-image\""), "points at the attribute: {text}");
-    assert!(ws.project.instances().is_empty(), "no orphan: {:?}", ws.project.instances());
-    assert_eq!(ws.state_list(), vec!["incus_profile.keep".to_string()], "no half state");
+    assert!(
+        text.contains(r#"Image "no-such-image" not found"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("incus image list"),
+        "says what is valid: {text}"
+    );
+    assert!(
+        text.contains("image = \"no-such-image\""),
+        "points at the attribute: {text}"
+    );
+    assert!(
+        ws.project.instances().is_empty(),
+        "no orphan: {:?}",
+        ws.project.instances()
+    );
+    assert_eq!(
+        ws.state_list(),
+        vec!["incus_profile.keep".to_string()],
+        "no half state"
+    );
 
     // A duplicate name: the existing instance is not touched and not adopted.
-    ws.project.incus(&["init", &image, "taken", "-c", "user.owner=someone-else"]);
+    ws.project
+        .incus(&["init", &image, "taken", "-c", "user.owner=someone-else"]);
     ws.write_main(&format!(
         r#"{}
 resource "incus_instance" "c" {{
@@ -128,9 +152,20 @@ resource "incus_instance" "c" {{
     let out = ws.apply();
     out.assert_failure();
     let text = out.flat();
-    assert!(text.contains(r#"Instance "taken" already exists"#), "{text}");
-    assert!(text.contains("terraform import"), "suggests the fix: {text}");
-    assert_eq!(ws.project.incus(&["config", "get", "taken", "user.owner"]).trim(), "someone-else");
+    assert!(
+        text.contains(r#"Instance "taken" already exists"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("terraform import"),
+        "suggests the fix: {text}"
+    );
+    assert_eq!(
+        ws.project
+            .incus(&["config", "get", "taken", "user.owner"])
+            .trim(),
+        "someone-else"
+    );
     assert_eq!(ws.state_list(), vec!["incus_profile.keep".to_string()]);
 
     // A failure after creation (file upload into a missing directory) removes the instance.
@@ -153,6 +188,10 @@ resource "incus_instance" "c" {{
     let text = out.flat();
     assert!(text.contains("Cannot upload"), "{text}");
     assert!(text.contains("create_directories"), "{text}");
-    assert!(!ws.project.instances().contains(&"c3".to_string()), "no orphan: {:?}", ws.project.instances());
+    assert!(
+        !ws.project.instances().contains(&"c3".to_string()),
+        "no orphan: {:?}",
+        ws.project.instances()
+    );
     assert_eq!(ws.state_list(), vec!["incus_profile.keep".to_string()]);
 }

@@ -7,8 +7,19 @@ fn import_cli_created_instance_and_profile_without_diff() {
     let ws = Workspace::new("imp");
     let image = floe_e2e::image();
     ws.project.incus(&["profile", "create", "extra"]);
-    ws.project.incus(&["profile", "set", "extra", "user.tier=db"]);
-    ws.project.incus(&["launch", &image, "cli1", "--profile", "default", "--profile", "extra", "-c", "user.owner=cli"]);
+    ws.project
+        .incus(&["profile", "set", "extra", "user.tier=db"]);
+    ws.project.incus(&[
+        "launch",
+        &image,
+        "cli1",
+        "--profile",
+        "default",
+        "--profile",
+        "extra",
+        "-c",
+        "user.owner=cli",
+    ]);
 
     let p = ws.project();
     ws.write_main(&format!(
@@ -29,11 +40,16 @@ resource "incus_instance" "cli1" {{
 "#
     ));
     // `[remote:][project/]name` for both; the image is found through volatile.base_image.
-    ws.import("incus_profile.extra", &format!("local:{p}/extra")).assert_success();
+    ws.import("incus_profile.extra", &format!("local:{p}/extra"))
+        .assert_success();
     let out = ws.import("incus_instance.cli1", &format!("{p}/cli1"));
     out.assert_success();
     let state = ws.resource_values("incus_instance.cli1").expect("imported");
-    assert_eq!(state["image"], image.as_str(), "image read back from volatile.base_image");
+    assert_eq!(
+        state["image"],
+        image.as_str(),
+        "image read back from volatile.base_image"
+    );
     assert_eq!(state["status"], "Running");
     ws.assert_no_diff();
 
@@ -41,7 +57,11 @@ resource "incus_instance" "cli1" {{
     let bad = ws.import("incus_instance.other", "a/b/c,colour=blue");
     bad.assert_failure();
     assert!(bad.flat().contains("Invalid import ID"), "{}", bad.all());
-    assert!(bad.flat().contains("[remote:][project/]name"), "{}", bad.all());
+    assert!(
+        bad.flat().contains("[remote:][project/]name"),
+        "{}",
+        bad.all()
+    );
 }
 
 #[test]
@@ -61,6 +81,7 @@ resource "incus_instance" "c2" {{
 }}
 "#
     ));
-    ws.import("incus_instance.c2", &format!("{p}/c2,image={alias}")).assert_success();
+    ws.import("incus_instance.c2", &format!("{p}/c2,image={alias}"))
+        .assert_success();
     ws.assert_no_diff();
 }

@@ -297,7 +297,13 @@ output "ip" {{
     );
     let cli = ws.project.incus(&["list", "w1", "-f", "csv", "-c", "4"]);
     assert!(cli.contains(ip), "{cli} should list {ip}");
-    let greeting = ws.project.incus(&["exec", "w1", "--", "cat", "/root/greeting"]);
-    assert_eq!(greeting.trim(), "hello terraform", "exec ran with its environment");
+    let greeting = ws
+        .project
+        .incus(&["exec", "w1", "--", "cat", "/root/greeting"]);
+    assert_eq!(
+        greeting.trim(),
+        "hello terraform",
+        "exec ran with its environment"
+    );
     ws.assert_no_diff();
 }

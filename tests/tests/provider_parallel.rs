@@ -50,9 +50,13 @@ output "first_profiles" {{
     let out = ws.run(&["output", "-json"]);
     let outputs: serde_json::Value = serde_json::from_str(&out.stdout).expect("output json");
     assert_eq!(outputs["fleet"]["value"], "yes");
-    assert_eq!(outputs["first_profiles"]["value"], serde_json::json!(["default", "shared"]));
+    assert_eq!(
+        outputs["first_profiles"]["value"],
+        serde_json::json!(["default", "shared"])
+    );
     ws.assert_no_diff();
-    ws.run(&["destroy", "-auto-approve", "-no-color", "-parallelism=10"]).assert_success();
+    ws.run(&["destroy", "-auto-approve", "-no-color", "-parallelism=10"])
+        .assert_success();
     assert!(ws.project.instances().is_empty());
     assert_eq!(ws.project.profiles(), vec!["default".to_string()]);
 }

@@ -7,7 +7,10 @@ use floe_e2e::terraform::{Workspace, provider_binary};
 
 #[test]
 fn run_by_hand_prints_a_human_message_and_exits_1() {
-    let out = Command::new(provider_binary()).env_remove("TF_PLUGIN_MAGIC_COOKIE").output().expect("run provider");
+    let out = Command::new(provider_binary())
+        .env_remove("TF_PLUGIN_MAGIC_COOKIE")
+        .output()
+        .expect("run provider");
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "nothing on stdout");
     assert!(String::from_utf8_lossy(&out.stderr).contains("This binary is a plugin"));
@@ -16,7 +19,10 @@ fn run_by_hand_prints_a_human_message_and_exits_1() {
 #[test]
 fn handshake_line_is_the_first_and_only_stdout_line() {
     let mut child = Command::new(provider_binary())
-        .env("TF_PLUGIN_MAGIC_COOKIE", "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2")
+        .env(
+            "TF_PLUGIN_MAGIC_COOKIE",
+            "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2",
+        )
         .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
         .env_remove("PLUGIN_CLIENT_CERT")
         .stdout(Stdio::piped())
@@ -24,7 +30,9 @@ fn handshake_line_is_the_first_and_only_stdout_line() {
         .spawn()
         .expect("spawn provider");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read");
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
     let _ = child.kill();
     let _ = child.wait();
     let fields: Vec<&str> = line.trim_end().split('|').collect();

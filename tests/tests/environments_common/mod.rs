@@ -277,6 +277,25 @@ impl IncusSandbox {
         incus(&args)
     }
 
+    /// Creates and starts a container from the test image. The start is retried: on the shared
+    /// daemon an lxc pre-start hook occasionally fails while other tests reconfigure things.
+    pub fn launch(&self, name: &str) {
+        incus_ok(&["init", &image(), name, "--project", &self.project]);
+        let mut last = String::new();
+        for _ in 0..3 {
+            let out = incus(&["start", name, "--project", &self.project]);
+            if out.status.success() {
+                return;
+            }
+            last = String::from_utf8_lossy(&out.stderr).into_owned();
+            std::thread::sleep(std::time::Duration::from_secs(2));
+        }
+        panic!(
+            "incus start {name} (project {}) failed 3 times: {last}",
+            self.project
+        );
+    }
+
     /// Waits until systemd in the instance has finished booting.
     pub fn wait_booted(&self, instance: &str) {
         let _ = self.exec(instance, &["systemctl", "is-system-running", "--wait"]);
