@@ -168,6 +168,8 @@ struct Container {
 impl Container {
     fn launch() -> Container {
         let image = std::env::var("FLOE_IMAGE").unwrap_or_else(|_| "local/debian12".into());
+        // The guard exists before anything is created, so a failure half-way is cleaned up too.
+        // (Drop runs while unwinding from a panic in here.)
         let c = Container {
             project: unique("floe-inv"),
             name: unique("inv-ping"),
@@ -182,7 +184,27 @@ impl Container {
             "-c",
             "features.profiles=false",
         ]);
-        incus(&["launch", &image, &c.name, "--project", &c.project]);
+        incus(&["init", &image, &c.name, "--project", &c.project]);
+        // The shared daemon sometimes fails a start when many instances start at once (its start
+        // hook times out); that is not what this test is about, so a failed start is retried.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let out = Command::new("incus")
+                .args(["start", &c.name, "--project", &c.project])
+                .output()
+                .expect("run incus start");
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                attempt < 4,
+                "incus start {} failed {attempt} times: {}",
+                c.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(std::time::Duration::from_secs(5));
+        }
         // A marker only this container has (the image's /etc/hostname is the same everywhere).
         incus(&[
             "exec",
@@ -200,12 +222,28 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
-        let _ = Command::new("incus")
-            .args(["delete", "--force", &self.name, "--project", &self.project])
-            .output();
-        let _ = Command::new("incus")
-            .args(["project", "delete", &self.project])
-            .output();
+        // A container whose start just failed can stay busy for a while (hooks time out), so retry.
+        let run = |args: &[&str]| {
+            Command::new("incus")
+                .args(args)
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        };
+        for attempt in 0..10 {
+            let instance_gone = run(&["delete", "--force", &self.name, "--project", &self.project])
+                || !run(&["info", &self.name, "--project", &self.project]);
+            if instance_gone && run(&["project", "delete", &self.project]) {
+                return;
+            }
+            if attempt < 9 {
+                std::thread::sleep(std::time::Duration::from_secs(3));
+            }
+        }
+        eprintln!(
+            "cleanup failed: remove it by hand: incus delete --force {} --project {} && incus project delete {}",
+            self.name, self.project, self.project
+        );
     }
 }
 
