@@ -91,6 +91,23 @@ impl TestProject {
         try_incus(&a)
     }
 
+    /// `incus launch IMAGE NAME`, retrying the start when the shared daemon's LXC hooks fail
+    /// transiently (`forkstart ... exit status 1`).
+    pub fn launch(&self, image: &str, name: &str, extra: &[&str]) {
+        let mut args = vec!["init", image, name];
+        args.extend_from_slice(extra);
+        self.incus(&args);
+        for attempt in 1..=3 {
+            match self.try_incus(&["start", name]) {
+                Ok(_) => return,
+                Err(e) if attempt < 3 && e.contains("forkstart") => {
+                    std::thread::sleep(std::time::Duration::from_secs(3))
+                }
+                Err(e) => panic!("incus start {name} failed: {e}"),
+            }
+        }
+    }
+
     /// Names of the instances in the project.
     pub fn instances(&self) -> Vec<String> {
         self.list("list")

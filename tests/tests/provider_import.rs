@@ -9,17 +9,18 @@ fn import_cli_created_instance_and_profile_without_diff() {
     ws.project.incus(&["profile", "create", "extra"]);
     ws.project
         .incus(&["profile", "set", "extra", "user.tier=db"]);
-    ws.project.incus(&[
-        "launch",
+    ws.project.launch(
         &image,
         "cli1",
-        "--profile",
-        "default",
-        "--profile",
-        "extra",
-        "-c",
-        "user.owner=cli",
-    ]);
+        &[
+            "--profile",
+            "default",
+            "--profile",
+            "extra",
+            "-c",
+            "user.owner=cli",
+        ],
+    );
 
     let p = ws.project();
     ws.write_main(&format!(

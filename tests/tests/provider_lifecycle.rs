@@ -243,7 +243,7 @@ fn wait_for_ipv4_fills_the_address() {
     let image = floe_e2e::image();
     // Precondition: the testbed image runs a DHCP client (probe it with the CLI first, so a
     // failure here says what is wrong with the testbed rather than with the provider).
-    ws.project.incus(&["launch", &image, "probe"]);
+    ws.project.launch(&image, "probe", &[]);
     let mut has_v4 = false;
     for _ in 0..30 {
         let out = ws.project.incus(&[

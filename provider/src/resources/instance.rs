@@ -33,13 +33,19 @@ const WAIT_POLL: Duration = Duration::from_secs(2);
 
 pub fn schema() -> Schema {
     let file = Block::new(vec![
-        Attribute::required("target_path", Type::String).desc("Absolute path of the file inside the instance."),
-        Attribute::optional("content", Type::String).desc("File content (conflicts with `source_path`)."),
-        Attribute::optional("source_path", Type::String).desc("Local file to upload (conflicts with `content`)."),
+        Attribute::required("target_path", Type::String)
+            .desc("Absolute path of the file inside the instance."),
+        Attribute::optional("content", Type::String)
+            .desc("File content (conflicts with `source_path`)."),
+        Attribute::optional("source_path", Type::String)
+            .desc("Local file to upload (conflicts with `content`)."),
         Attribute::optional("uid", Type::Number).desc("Owner user ID (default 0)."),
         Attribute::optional("gid", Type::Number).desc("Owner group ID (default 0)."),
-        Attribute::optional("mode", Type::String).desc("Octal permissions, e.g. `\"0644\"` (default `0755`).").validate(validate_mode),
-        Attribute::optional("create_directories", Type::Bool).desc("Create missing parent directories."),
+        Attribute::optional("mode", Type::String)
+            .desc("Octal permissions, e.g. `\"0644\"` (default `0755`).")
+            .validate(validate_mode),
+        Attribute::optional("create_directories", Type::Bool)
+            .desc("Create missing parent directories."),
     ]);
     let wait_for = Block::new(vec![
         Attribute::required("type", Type::String)
@@ -107,7 +113,11 @@ fn validate_mode(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
     if let Some(s) = v.as_str()
         && parse_mode(s).is_none()
     {
-        diags.error_at(path.clone(), format!("Invalid mode {s:?}"), "A mode is an octal number of up to 4 digits, e.g. \"0644\" or \"755\".");
+        diags.error_at(
+            path.clone(),
+            format!("Invalid mode {s:?}"),
+            "A mode is an octal number of up to 4 digits, e.g. \"0644\" or \"755\".",
+        );
     }
 }
 
@@ -123,7 +133,11 @@ fn validate_duration(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
     if let Some(s) = v.as_str()
         && parse_duration(s).is_none()
     {
-        diags.error_at(path.clone(), format!("Invalid duration {s:?}"), "Use a Go-style duration such as \"30s\", \"1m30s\" or \"500ms\".");
+        diags.error_at(
+            path.clone(),
+            format!("Invalid duration {s:?}"),
+            "Use a Go-style duration such as \"30s\", \"1m30s\" or \"500ms\".",
+        );
     }
 }
 
@@ -138,7 +152,9 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let n: f64 = rest[..num_end].parse().ok()?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let secs = match &rest[..unit_end] {
             "ms" => n / 1000.0,
             "s" => n,
@@ -177,7 +193,9 @@ impl Resource for Instance {
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         common::validate_device_names(config, diags);
         let vm = config.attr("type").as_str() == Some("virtual-machine");
-        if config.attr("ephemeral").as_bool() == Some(true) && config.attr("running").as_bool() == Some(false) {
+        if config.attr("ephemeral").as_bool() == Some(true)
+            && config.attr("running").as_bool() == Some(false)
+        {
             diags.error_at(
                 AttrPath::attr("running"),
                 "An ephemeral instance cannot be stopped",
@@ -189,16 +207,32 @@ impl Resource for Instance {
             let ty = w.attr("type").as_str().unwrap_or_default();
             let has_delay = !w.attr("delay").is_null();
             if ty == "delay" && !has_delay && w.attr("delay").is_wholly_known() {
-                diags.error_at(p.clone(), "wait_for of type \"delay\" needs `delay`", "Add e.g. `delay = \"10s\"`.");
+                diags.error_at(
+                    p.clone(),
+                    "wait_for of type \"delay\" needs `delay`",
+                    "Add e.g. `delay = \"10s\"`.",
+                );
             }
             if ty != "delay" && has_delay && !ty.is_empty() {
-                diags.error_at(p.clone(), format!("`delay` is only valid with type \"delay\" (type is {ty:?})"), "Remove `delay` or set `type = \"delay\"`.");
+                diags.error_at(
+                    p.clone(),
+                    format!("`delay` is only valid with type \"delay\" (type is {ty:?})"),
+                    "Remove `delay` or set `type = \"delay\"`.",
+                );
             }
             if !w.attr("nic").is_null() && !matches!(ty, "ipv4" | "ipv6" | "") {
-                diags.error_at(p.clone(), format!("`nic` is only valid with type \"ipv4\" or \"ipv6\" (type is {ty:?})"), "Remove `nic`.");
+                diags.error_at(
+                    p.clone(),
+                    format!("`nic` is only valid with type \"ipv4\" or \"ipv6\" (type is {ty:?})"),
+                    "Remove `nic`.",
+                );
             }
             if ty == "agent" && !vm && config.attr("type").is_wholly_known() {
-                diags.error_at(p.clone(), "wait_for \"agent\" needs a virtual machine", "Containers have no agent; wait for \"ipv4\" or \"ready\" instead.");
+                diags.error_at(
+                    p.clone(),
+                    "wait_for \"agent\" needs a virtual machine",
+                    "Containers have no agent; wait for \"ipv4\" or \"ready\" instead.",
+                );
             }
         }
         for (k, e) in config.attr("exec").entries().into_iter().flatten() {
@@ -207,23 +241,37 @@ impl Resource for Instance {
                 diags.error_at(p.then_attr("command"), "Empty command", "Give the program and its arguments, e.g. `command = [\"systemctl\", \"restart\", \"nginx\"]`.");
             }
             if config.attr("running").as_bool() == Some(false) {
-                diags.error_at(p, "exec needs a running instance", "Remove `running = false` or this exec entry.");
+                diags.error_at(
+                    p,
+                    "exec needs a running instance",
+                    "Remove `running = false` or this exec entry.",
+                );
             }
         }
         for f in config.attr("file").elements() {
             let has_content = !f.attr("content").is_null();
             let has_source = !f.attr("source_path").is_null();
-            if has_content == has_source && f.attr("content").is_wholly_known() && f.attr("source_path").is_wholly_known() {
+            if has_content == has_source
+                && f.attr("content").is_wholly_known()
+                && f.attr("source_path").is_wholly_known()
+            {
                 diags.error_at(
                     AttrPath::attr("file"),
-                    format!("File {:?} needs exactly one of `content` or `source_path`", f.attr("target_path").as_str().unwrap_or("?")),
+                    format!(
+                        "File {:?} needs exactly one of `content` or `source_path`",
+                        f.attr("target_path").as_str().unwrap_or("?")
+                    ),
                     "Set `content` for inline text or `source_path` for a local file, not both.",
                 );
             }
             if let Some(t) = f.attr("target_path").as_str()
                 && !t.starts_with('/')
             {
-                diags.error_at(AttrPath::attr("file"), format!("target_path {t:?} is not absolute"), "Use an absolute path such as \"/etc/motd\".");
+                diags.error_at(
+                    AttrPath::attr("file"),
+                    format!("target_path {t:?} is not absolute"),
+                    "Use an absolute path such as \"/etc/motd\".",
+                );
             }
         }
     }
@@ -231,14 +279,20 @@ impl Resource for Instance {
     fn modify_plan(&self, req: &PlanRequest<'_>, planned: &mut Planned, _diags: &mut Diagnostics) {
         // The architecture is the server's default unless set: keep the prior value.
         if req.config.attr("architecture").is_null() && !req.prior.is_null() {
-            planned.state.set_attr("architecture", req.prior.attr("architecture").clone());
+            planned
+                .state
+                .set_attr("architecture", req.prior.attr("architecture").clone());
         }
     }
 
     async fn create(&self, ctx: &ProviderData, planned: &Value) -> Result<Value, Diagnostics> {
         let remote = opt_str(planned, "remote");
         let client = scoped_client(ctx, planned)?;
-        let name = planned.attr("name").as_str().unwrap_or_default().to_string();
+        let name = planned
+            .attr("name")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let project = ctx.project_for(remote, opt_str(planned, "project"));
 
         // Refuse to touch an existing instance: it is not ours.
@@ -247,27 +301,57 @@ impl Resource for Instance {
                 return Err(diag::error_at(
                     AttrPath::attr("name"),
                     format!("Instance {name:?} already exists in project {project:?}"),
-                    format!("Choose another name, or bring the existing instance under Terraform with `terraform import <address> {}{project}/{name}`.", remote.map(|r| format!("{r}:")).unwrap_or_default()),
+                    format!(
+                        "Choose another name, or bring the existing instance under Terraform with `terraform import <address> {}{project}/{name}`.",
+                        remote.map(|r| format!("{r}:")).unwrap_or_default()
+                    ),
                 ));
             }
             Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(api_error(ctx, remote, &format!("look up instance {name:?}"), &e)),
+            Err(e) => {
+                return Err(api_error(
+                    ctx,
+                    remote,
+                    &format!("look up instance {name:?}"),
+                    &e,
+                ));
+            }
         }
 
         let source = match opt_str(planned, "image") {
             Some(image) => image_source(ctx, &client, remote, image).await?,
-            None => InstanceSource { source_type: "none".into(), ..Default::default() },
+            None => InstanceSource {
+                source_type: "none".into(),
+                ..Default::default()
+            },
         };
-        let profiles = planned.attr("profiles").elements().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let profiles = planned
+            .attr("profiles")
+            .elements()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
         let req = InstancesPost {
             name: name.clone(),
-            instance_type: planned.attr("type").as_str().unwrap_or("container").to_string(),
+            instance_type: planned
+                .attr("type")
+                .as_str()
+                .unwrap_or("container")
+                .to_string(),
             source,
             profiles: Some(profiles),
-            config: common::config_for_put(planned.attr("config"), &Default::default(), COMPUTED_PREFIXES),
+            config: common::config_for_put(
+                planned.attr("config"),
+                &Default::default(),
+                COMPUTED_PREFIXES,
+            ),
             devices: common::devices_from_value(planned.attr("device")),
             ephemeral: planned.attr("ephemeral").as_bool().unwrap_or(false),
-            description: planned.attr("description").as_str().unwrap_or_default().to_string(),
+            description: planned
+                .attr("description")
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             start: false,
         };
         if let Err(e) = client.create_instance(&req).await {
@@ -279,7 +363,9 @@ impl Resource for Instance {
         let finish = async {
             push_files(&client, &name, &Value::Set(vec![]), planned.attr("file")).await?;
             if planned.attr("running").as_bool() != Some(false) {
-                client.start_instance(&name).await.map_err(|e| api_error(ctx, remote, &format!("start instance {name:?}"), &e))?;
+                start_instance(&client, &name)
+                    .await
+                    .map_err(|e| api_error(ctx, remote, &format!("start instance {name:?}"), &e))?;
                 wait_for(ctx, &client, &name, planned.attr("wait_for")).await?;
             }
             run_exec(&client, &name, &Value::Null, planned.attr("exec"), true).await?;
@@ -288,14 +374,24 @@ impl Resource for Instance {
         if let Err(mut d) = finish.await {
             // No orphan: remove what we created, then report.
             match client.force_delete_instance(&name).await {
-                Ok(()) => d.0.iter_mut().for_each(|x| x.detail.push_str("\n\nThe instance was deleted again, so nothing is left half-created.")),
-                Err(e) => d.error(format!("Could not clean up instance {name:?}"), format!("{e}. Delete it with `incus delete --force {name}`.")),
+                Ok(()) => d.0.iter_mut().for_each(|x| {
+                    x.detail.push_str(
+                        "\n\nThe instance was deleted again, so nothing is left half-created.",
+                    )
+                }),
+                Err(e) => d.error(
+                    format!("Could not clean up instance {name:?}"),
+                    format!("{e}. Delete it with `incus delete --force {name}`."),
+                ),
             }
             return Err(d);
         }
         match read_state(ctx, &client, remote, &name, planned).await? {
             Some(v) => Ok(v),
-            None => Err(diag::error(format!("Instance {name:?} vanished after creation"), "It may be ephemeral and have stopped.")),
+            None => Err(diag::error(
+                format!("Instance {name:?} vanished after creation"),
+                "It may be ephemeral and have stopped.",
+            )),
         }
     }
 
@@ -305,65 +401,125 @@ impl Resource for Instance {
         read_state(ctx, &client, opt_str(state, "remote"), &name, state).await
     }
 
-    async fn update(&self, ctx: &ProviderData, prior: &Value, planned: &Value) -> Result<Value, Diagnostics> {
+    async fn update(
+        &self,
+        ctx: &ProviderData,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, Diagnostics> {
         let remote = opt_str(planned, "remote");
         let client = scoped_client(ctx, planned)?;
         let err = |what: String| move |e: incus_client::Error| api_error(ctx, remote, &what, &e);
         let old_name = prior.attr("name").as_str().unwrap_or_default().to_string();
-        let name = planned.attr("name").as_str().unwrap_or_default().to_string();
+        let name = planned
+            .attr("name")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let want_running = planned.attr("running").as_bool() != Some(false);
 
-        let inst = client.get_instance(&old_name).await.map_err(err(format!("read instance {old_name:?}")))?;
+        let inst = client
+            .get_instance(&old_name)
+            .await
+            .map_err(err(format!("read instance {old_name:?}")))?;
         let mut running = inst.is_running();
         if name != old_name {
             // Incus renames only stopped instances.
             if running {
-                client.stop_instance(&old_name, false).await.map_err(err(format!("stop instance {old_name:?} for the rename")))?;
+                client
+                    .stop_instance(&old_name, false)
+                    .await
+                    .map_err(err(format!("stop instance {old_name:?} for the rename")))?;
                 running = false;
             }
-            client.rename_instance(&old_name, &name).await.map_err(|e| {
-                let mut d = api_error(ctx, remote, &format!("rename instance {old_name:?} to {name:?}"), &e);
-                d.0.iter_mut().for_each(|x| x.path = Some(AttrPath::attr("name")));
-                d
-            })?;
+            client
+                .rename_instance(&old_name, &name)
+                .await
+                .map_err(|e| {
+                    let mut d = api_error(
+                        ctx,
+                        remote,
+                        &format!("rename instance {old_name:?} to {name:?}"),
+                        &e,
+                    );
+                    d.0.iter_mut()
+                        .for_each(|x| x.path = Some(AttrPath::attr("name")));
+                    d
+                })?;
         }
         if !want_running && running {
-            client.stop_instance(&name, false).await.map_err(err(format!("stop instance {name:?}")))?;
+            client
+                .stop_instance(&name, false)
+                .await
+                .map_err(err(format!("stop instance {name:?}")))?;
             running = false;
         }
 
-        let (inst, etag) = client.get_instance_with_etag(&name).await.map_err(err(format!("read instance {name:?}")))?;
+        let (inst, etag) = client
+            .get_instance_with_etag(&name)
+            .await
+            .map_err(err(format!("read instance {name:?}")))?;
         let mut put = inst.writable();
-        put.config = common::config_for_put(planned.attr("config"), &inst.config, COMPUTED_PREFIXES);
+        put.config =
+            common::config_for_put(planned.attr("config"), &inst.config, COMPUTED_PREFIXES);
         put.devices = common::devices_from_value(planned.attr("device"));
-        put.profiles = planned.attr("profiles").elements().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
-        put.description = planned.attr("description").as_str().unwrap_or_default().to_string();
+        put.profiles = planned
+            .attr("profiles")
+            .elements()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        put.description = planned
+            .attr("description")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         if put != inst.writable() {
-            client.update_instance(&name, &put, etag.as_deref()).await.map_err(err(format!("update instance {name:?}")))?;
+            client
+                .update_instance(&name, &put, etag.as_deref())
+                .await
+                .map_err(err(format!("update instance {name:?}")))?;
         }
         if want_running && !running {
-            client.start_instance(&name).await.map_err(err(format!("start instance {name:?}")))?;
+            start_instance(&client, &name)
+                .await
+                .map_err(err(format!("start instance {name:?}")))?;
             wait_for(ctx, &client, &name, planned.attr("wait_for")).await?;
         }
         push_files(&client, &name, prior.attr("file"), planned.attr("file")).await?;
-        run_exec(&client, &name, prior.attr("exec"), planned.attr("exec"), false).await?;
+        run_exec(
+            &client,
+            &name,
+            prior.attr("exec"),
+            planned.attr("exec"),
+            false,
+        )
+        .await?;
         match read_state(ctx, &client, remote, &name, planned).await? {
             Some(v) => Ok(v),
-            None => Err(diag::error(format!("Instance {name:?} vanished during the update"), "It may be ephemeral and have stopped.")),
+            None => Err(diag::error(
+                format!("Instance {name:?} vanished during the update"),
+                "It may be ephemeral and have stopped.",
+            )),
         }
     }
 
     async fn delete(&self, ctx: &ProviderData, prior: &Value) -> Result<(), Diagnostics> {
         let client = scoped_client(ctx, prior)?;
         let name = prior.attr("name").as_str().unwrap_or_default();
-        client
-            .force_delete_instance(name)
-            .await
-            .map_err(|e| api_error(ctx, opt_str(prior, "remote"), &format!("delete instance {name:?}"), &e))
+        client.force_delete_instance(name).await.map_err(|e| {
+            api_error(
+                ctx,
+                opt_str(prior, "remote"),
+                &format!("delete instance {name:?}"),
+                &e,
+            )
+        })
     }
 
     async fn import(&self, ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {
-        let id = common::parse_import_id(id, "`[remote:][project/]name[,image=<image>]`", &["image"])?;
+        let id =
+            common::parse_import_id(id, "`[remote:][project/]name[,image=<image>]`", &["image"])?;
         let mut state = Value::null_object(&schema().ty());
         state.set_attr("name", Value::string(&id.name));
         if let Some(r) = common::import_remote(ctx, &id.remote) {
@@ -408,18 +564,30 @@ fn scoped_client(ctx: &ProviderData, v: &Value) -> Result<Client, Diagnostics> {
 async fn image_of(client: &Client, config: &incus_client::Config) -> Option<String> {
     let fp = config.get("volatile.base_image")?;
     match client.get_image(fp).await {
-        Ok(img) => img.aliases.first().map(|a| a.name.clone()).or_else(|| Some(fp.clone())),
+        Ok(img) => img
+            .aliases
+            .first()
+            .map(|a| a.name.clone())
+            .or_else(|| Some(fp.clone())),
         Err(_) => None,
     }
 }
 
 /// Build the image source for `image`, resolving `remote:alias` through configured remotes.
-async fn image_source(ctx: &ProviderData, client: &Client, remote: Option<&str>, image: &str) -> Result<InstanceSource, Diagnostics> {
+async fn image_source(
+    ctx: &ProviderData,
+    client: &Client,
+    remote: Option<&str>,
+    image: &str,
+) -> Result<InstanceSource, Diagnostics> {
     let path = AttrPath::attr("image");
     if let Some((rname, alias)) = image.split_once(':')
         && let Some(r) = ctx.remotes.get(rname)
     {
-        let own = ctx.remote(remote).map(|d| d.name.clone()).unwrap_or_default();
+        let own = ctx
+            .remote(remote)
+            .map(|d| d.name.clone())
+            .unwrap_or_default();
         if r.is_image_server() {
             return Ok(InstanceSource {
                 source_type: "image".into(),
@@ -434,7 +602,9 @@ async fn image_source(ctx: &ProviderData, client: &Client, remote: Option<&str>,
             return Err(diag::error_at(
                 path,
                 format!("Images from Incus remote {rname:?} are not supported"),
-                format!("Copy the image to remote {own:?} first (`incus image copy {rname}:{alias} {own}:`), or use an image-server remote (simplestreams/oci)."),
+                format!(
+                    "Copy the image to remote {own:?} first (`incus image copy {rname}:{alias} {own}:`), or use an image-server remote (simplestreams/oci)."
+                ),
             ));
         }
         return local_image(client, alias, &path).await;
@@ -442,13 +612,25 @@ async fn image_source(ctx: &ProviderData, client: &Client, remote: Option<&str>,
     local_image(client, image, &path).await
 }
 
-async fn local_image(client: &Client, image: &str, path: &AttrPath) -> Result<InstanceSource, Diagnostics> {
+async fn local_image(
+    client: &Client,
+    image: &str,
+    path: &AttrPath,
+) -> Result<InstanceSource, Diagnostics> {
     if client.get_image_alias(image).await.is_ok() {
-        return Ok(InstanceSource { source_type: "image".into(), alias: image.into(), ..Default::default() });
+        return Ok(InstanceSource {
+            source_type: "image".into(),
+            alias: image.into(),
+            ..Default::default()
+        });
     }
     let looks_like_fp = image.len() >= 12 && image.chars().all(|c| c.is_ascii_hexdigit());
     if looks_like_fp && client.get_image(image).await.is_ok() {
-        return Ok(InstanceSource { source_type: "image".into(), fingerprint: image.into(), ..Default::default() });
+        return Ok(InstanceSource {
+            source_type: "image".into(),
+            fingerprint: image.into(),
+            ..Default::default()
+        });
     }
     Err(diag::error_at(
         path.clone(),
@@ -461,7 +643,12 @@ async fn local_image(client: &Client, image: &str, path: &AttrPath) -> Result<In
 }
 
 /// Map a create failure to the attribute that caused it.
-fn create_error(ctx: &ProviderData, remote: Option<&str>, name: &str, e: &incus_client::Error) -> Diagnostics {
+fn create_error(
+    ctx: &ProviderData,
+    remote: Option<&str>,
+    name: &str,
+    e: &incus_client::Error,
+) -> Diagnostics {
     let msg = e.daemon_message().unwrap_or_default().to_lowercase();
     let mut d = api_error(ctx, remote, &format!("create instance {name:?}"), e);
     let path = if msg.contains("device") {
@@ -483,11 +670,24 @@ fn create_error(ctx: &ProviderData, remote: Option<&str>, name: &str, e: &incus_
 
 /// The state of an instance: server values for what Incus owns, `base` (prior or planned)
 /// for write-only and as-written attributes. `None` when the instance is gone.
-async fn read_state(ctx: &ProviderData, client: &Client, remote: Option<&str>, name: &str, base: &Value) -> Result<Option<Value>, Diagnostics> {
+async fn read_state(
+    ctx: &ProviderData,
+    client: &Client,
+    remote: Option<&str>,
+    name: &str,
+    base: &Value,
+) -> Result<Option<Value>, Diagnostics> {
     let inst = match client.get_instance_full(name).await {
         Ok(i) => i,
         Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(api_error(ctx, remote, &format!("read instance {name:?}"), &e)),
+        Err(e) => {
+            return Err(api_error(
+                ctx,
+                remote,
+                &format!("read instance {name:?}"),
+                &e,
+            ));
+        }
     };
     let mut s = base.clone();
     if s.is_null() {
@@ -497,10 +697,19 @@ async fn read_state(ctx: &ProviderData, client: &Client, remote: Option<&str>, n
     s.set_attr("description", Value::string(&inst.description));
     s.set_attr("type", Value::string(&inst.instance_type));
     s.set_attr("ephemeral", Value::Bool(inst.ephemeral));
-    s.set_attr("profiles", Value::List(inst.profiles.iter().map(Value::string).collect()));
-    s.set_attr("config", common::config_to_state(&inst.config, base.attr("config"), COMPUTED_PREFIXES));
+    s.set_attr(
+        "profiles",
+        Value::List(inst.profiles.iter().map(Value::string).collect()),
+    );
+    s.set_attr(
+        "config",
+        common::config_to_state(&inst.config, base.attr("config"), COMPUTED_PREFIXES),
+    );
     s.set_attr("device", common::devices_to_value(&inst.devices));
-    s.set_attr("running", Value::Bool(matches!(inst.status.as_str(), "Running" | "Ready")));
+    s.set_attr(
+        "running",
+        Value::Bool(matches!(inst.status.as_str(), "Running" | "Ready")),
+    );
     s.set_attr("architecture", Value::string(&inst.architecture));
     s.set_attr("location", Value::string(&inst.location));
     s.set_attr("status", Value::string(&inst.status));
@@ -527,7 +736,11 @@ fn addresses(inst: &incus_client::Instance) -> (String, String, String) {
     names.sort_by_key(|n| (Some(*n) != preferred, n.as_str() != "eth0", n.to_string()));
     let first = |family: &str| {
         names.iter().find_map(|n| {
-            nets[*n].addresses.iter().find(|a| a.family == family && a.scope == "global").map(|a| (a.address.clone(), nets[*n].hwaddr.clone()))
+            nets[*n]
+                .addresses
+                .iter()
+                .find(|a| a.family == family && a.scope == "global")
+                .map(|a| (a.address.clone(), nets[*n].hwaddr.clone()))
         })
     };
     let v4 = first("inet");
@@ -538,20 +751,38 @@ fn addresses(inst: &incus_client::Instance) -> (String, String, String) {
         .map(|(_, m)| m.clone())
         .or_else(|| names.first().map(|n| nets[*n].hwaddr.clone()))
         .unwrap_or_default();
-    (v4.map(|x| x.0).unwrap_or_default(), v6.map(|x| x.0).unwrap_or_default(), mac)
+    (
+        v4.map(|x| x.0).unwrap_or_default(),
+        v6.map(|x| x.0).unwrap_or_default(),
+        mac,
+    )
 }
 
 /// Upload files that are new or changed between `prior` and `planned`; delete removed ones.
-async fn push_files(client: &Client, name: &str, prior: &Value, planned: &Value) -> Result<(), Diagnostics> {
+async fn push_files(
+    client: &Client,
+    name: &str,
+    prior: &Value,
+    planned: &Value,
+) -> Result<(), Diagnostics> {
     let path = AttrPath::attr("file");
-    let key = |v: &Value| v.attr("target_path").as_str().unwrap_or_default().to_string();
+    let key = |v: &Value| {
+        v.attr("target_path")
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
     let planned_paths: Vec<String> = planned.elements().iter().map(key).collect();
     for old in prior.elements() {
         let t = key(old);
         if !planned_paths.contains(&t) {
             match client.delete_file(name, &t).await {
                 Err(e) if !e.is_not_found() => {
-                    return Err(diag::error_at(path.clone(), format!("Cannot delete file {t:?} from instance {name:?}"), e.to_string()));
+                    return Err(diag::error_at(
+                        path.clone(),
+                        format!("Cannot delete file {t:?} from instance {name:?}"),
+                        e.to_string(),
+                    ));
                 }
                 _ => {}
             }
@@ -565,7 +796,11 @@ async fn push_files(client: &Client, name: &str, prior: &Value, planned: &Value)
         let content: Vec<u8> = match (f.attr("content").as_str(), f.attr("source_path").as_str()) {
             (Some(c), _) => c.as_bytes().to_vec(),
             (None, Some(src)) => std::fs::read(src).map_err(|e| {
-                diag::error_at(path.clone(), format!("Cannot read source_path {src:?} for {target:?}"), format!("{e}. source_path must be a readable local file."))
+                diag::error_at(
+                    path.clone(),
+                    format!("Cannot read source_path {src:?} for {target:?}"),
+                    format!("{e}. source_path must be a readable local file."),
+                )
             })?,
             (None, None) => vec![],
         };
@@ -573,7 +808,11 @@ async fn push_files(client: &Client, name: &str, prior: &Value, planned: &Value)
             Value::Number(x) => x.as_i64().map(|i| i as u32),
             _ => None,
         };
-        let mode = f.attr("mode").as_str().and_then(parse_mode).unwrap_or(0o755);
+        let mode = f
+            .attr("mode")
+            .as_str()
+            .and_then(parse_mode)
+            .unwrap_or(0o755);
         let (uid, gid) = (num("uid").unwrap_or(0), num("gid").unwrap_or(0));
         if f.attr("create_directories").as_bool() == Some(true) {
             let mut dir = String::new();
@@ -585,7 +824,13 @@ async fn push_files(client: &Client, name: &str, prior: &Value, planned: &Value)
                     client
                         .mkdir(name, &dir, Some(0o755), Some((uid, gid)))
                         .await
-                        .map_err(|e| diag::error_at(path.clone(), format!("Cannot create directory {dir:?} in instance {name:?}"), e.to_string()))?;
+                        .map_err(|e| {
+                            diag::error_at(
+                                path.clone(),
+                                format!("Cannot create directory {dir:?} in instance {name:?}"),
+                                e.to_string(),
+                            )
+                        })?;
                 }
             }
         }
@@ -605,9 +850,35 @@ async fn push_files(client: &Client, name: &str, prior: &Value, planned: &Value)
     Ok(())
 }
 
+/// Start an instance, retrying when LXC's start hooks fail transiently (seen on a busy
+/// daemon: `forkstart ... exit status 1` with a failed pre-start hook callback).
+async fn start_instance(client: &Client, name: &str) -> Result<(), incus_client::Error> {
+    let mut attempt = 1;
+    loop {
+        match client.start_instance(name).await {
+            Err(e) if attempt < 3 && e.to_string().contains("forkstart") => {
+                tracing::warn!(
+                    instance = name,
+                    attempt,
+                    "start failed in LXC hooks, retrying: {e}"
+                );
+                attempt += 1;
+                tokio::time::sleep(Duration::from_secs(2 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Run `exec` entries in key order: all on create; on update only `on_change` entries that
 /// are new or differ from the prior state.
-async fn run_exec(client: &Client, name: &str, prior: &Value, planned: &Value, creating: bool) -> Result<(), Diagnostics> {
+async fn run_exec(
+    client: &Client,
+    name: &str,
+    prior: &Value,
+    planned: &Value,
+    creating: bool,
+) -> Result<(), Diagnostics> {
     for (key, e) in planned.entries().into_iter().flatten() {
         let trigger = e.attr("trigger").as_str().unwrap_or("on_change");
         let changed = prior.entries().and_then(|m| m.get(key)) != Some(e);
@@ -615,7 +886,12 @@ async fn run_exec(client: &Client, name: &str, prior: &Value, planned: &Value, c
             continue;
         }
         let path = AttrPath::attr("exec").then_key(key);
-        let argv: Vec<String> = e.attr("command").elements().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+        let argv: Vec<String> = e
+            .attr("command")
+            .elements()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
         let mut req = incus_client::ExecRequest::new(argv.clone());
         for (k, v) in e.attr("environment").string_map() {
             req = req.env(k, v);
@@ -633,17 +909,31 @@ async fn run_exec(client: &Client, name: &str, prior: &Value, planned: &Value, c
         if let Some(g) = num("gid") {
             req = req.gid(g);
         }
-        let timeout = e.attr("timeout").as_str().and_then(parse_duration).unwrap_or(Duration::from_secs(300));
+        let timeout = e
+            .attr("timeout")
+            .as_str()
+            .and_then(parse_duration)
+            .unwrap_or(Duration::from_secs(300));
         req = req.timeout(timeout);
-        let out = client
-            .exec(name, &req)
-            .await
-            .map_err(|err| diag::error_at(path.clone(), format!("exec {key:?} could not run in instance {name:?}"), err.to_string()))?;
+        let out = client.exec(name, &req).await.map_err(|err| {
+            diag::error_at(
+                path.clone(),
+                format!("exec {key:?} could not run in instance {name:?}"),
+                err.to_string(),
+            )
+        })?;
         if !out.success() {
             return Err(diag::error_at(
                 path,
-                format!("exec {key:?} failed in instance {name:?} with exit code {}", out.exit_code),
-                format!("command: {argv:?}\n--- stdout\n{}\n--- stderr\n{}", out.stdout_str(), out.stderr_str()),
+                format!(
+                    "exec {key:?} failed in instance {name:?} with exit code {}",
+                    out.exit_code
+                ),
+                format!(
+                    "command: {argv:?}\n--- stdout\n{}\n--- stderr\n{}",
+                    out.stdout_str(),
+                    out.stderr_str()
+                ),
             ));
         }
     }
@@ -651,25 +941,47 @@ async fn run_exec(client: &Client, name: &str, prior: &Value, planned: &Value, c
 }
 
 /// Wait for every `wait_for` condition in turn.
-async fn wait_for(ctx: &ProviderData, client: &Client, name: &str, waits: &Value) -> Result<(), Diagnostics> {
+async fn wait_for(
+    ctx: &ProviderData,
+    client: &Client,
+    name: &str,
+    waits: &Value,
+) -> Result<(), Diagnostics> {
     let path = AttrPath::attr("wait_for");
     for w in waits.elements() {
         let ty = w.attr("type").as_str().unwrap_or_default();
         if ty == "delay" {
-            let d = w.attr("delay").as_str().and_then(parse_duration).unwrap_or_default();
+            let d = w
+                .attr("delay")
+                .as_str()
+                .and_then(parse_duration)
+                .unwrap_or_default();
             tokio::time::sleep(d).await;
             continue;
         }
         if ty == "cloud-init" {
             let out = client
-                .exec(name, &incus_client::ExecRequest::new(["cloud-init", "status", "--wait"]).timeout(WAIT_TIMEOUT))
+                .exec(
+                    name,
+                    &incus_client::ExecRequest::new(["cloud-init", "status", "--wait"])
+                        .timeout(WAIT_TIMEOUT),
+                )
                 .await
-                .map_err(|e| diag::error_at(path.clone(), "Waiting for cloud-init failed", e.to_string()))?;
+                .map_err(|e| {
+                    diag::error_at(path.clone(), "Waiting for cloud-init failed", e.to_string())
+                })?;
             if !out.success() {
                 return Err(diag::error_at(
                     path.clone(),
-                    format!("cloud-init reported an error in instance {name:?} (exit {})", out.exit_code),
-                    format!("{}{}\nIf the image has no cloud-init, remove this wait_for.", out.stdout_str(), out.stderr_str()),
+                    format!(
+                        "cloud-init reported an error in instance {name:?} (exit {})",
+                        out.exit_code
+                    ),
+                    format!(
+                        "{}{}\nIf the image has no cloud-init, remove this wait_for.",
+                        out.stdout_str(),
+                        out.stderr_str()
+                    ),
                 ));
             }
             continue;
@@ -686,13 +998,22 @@ async fn wait_for(ctx: &ProviderData, client: &Client, name: &str, waits: &Value
                         "ipv4" | "ipv6" => {
                             let fam = if ty == "ipv4" { "inet" } else { "inet6" };
                             st.network.iter().flatten().any(|(n, net)| {
-                                n != "lo" && nic.is_none_or(|x| x == n) && net.addresses.iter().any(|a| a.family == fam)
+                                n != "lo"
+                                    && nic.is_none_or(|x| x == n)
+                                    && net.addresses.iter().any(|a| a.family == fam)
                             })
                         }
                         _ => true,
                     }
                 }
-                Err(e) => return Err(api_error(ctx, None, &format!("check instance {name:?}"), &e)),
+                Err(e) => {
+                    return Err(api_error(
+                        ctx,
+                        None,
+                        &format!("check instance {name:?}"),
+                        &e,
+                    ));
+                }
             };
             if ok {
                 break;
@@ -700,9 +1021,15 @@ async fn wait_for(ctx: &ProviderData, client: &Client, name: &str, waits: &Value
             if tokio::time::Instant::now() >= deadline {
                 return Err(diag::error_at(
                     path.clone(),
-                    format!("Timed out after {}s waiting for {ty} on instance {name:?}", WAIT_TIMEOUT.as_secs()),
+                    format!(
+                        "Timed out after {}s waiting for {ty} on instance {name:?}",
+                        WAIT_TIMEOUT.as_secs()
+                    ),
                     match ty {
-                        "ipv4" | "ipv6" => format!("No {ty} address appeared on {}. Check the instance's network device and that the image runs a DHCP client.", nic.unwrap_or("any interface")),
+                        "ipv4" | "ipv6" => format!(
+                            "No {ty} address appeared on {}. Check the instance's network device and that the image runs a DHCP client.",
+                            nic.unwrap_or("any interface")
+                        ),
                         _ => "The condition never became true.".to_string(),
                     },
                 ));
@@ -732,7 +1059,11 @@ mod tests {
         // The planner cannot match set elements to config, so nested computed values there
         // would produce inconsistent plans.
         for b in &schema().block.blocks {
-            assert!(b.block.attributes.iter().all(|a| !a.is_computed()), "{}", b.type_name);
+            assert!(
+                b.block.attributes.iter().all(|a| !a.is_computed()),
+                "{}",
+                b.type_name
+            );
         }
     }
 
@@ -741,6 +1072,9 @@ mod tests {
         let mut d = Diagnostics::new();
         let v = Value::from_string_map([("volatile.eth0.hwaddr".to_string(), "x".to_string())]);
         validate_config_keys(&v, &AttrPath::attr("config"), &mut d);
-        assert_eq!(d.0[0].path.as_ref().map(|p| p.to_string()).as_deref(), Some("config[\"volatile.eth0.hwaddr\"]"));
+        assert_eq!(
+            d.0[0].path.as_ref().map(|p| p.to_string()).as_deref(),
+            Some("config[\"volatile.eth0.hwaddr\"]")
+        );
     }
 }
