@@ -86,11 +86,15 @@ pub fn build_inventory(outputs: &Outputs, origin: &str, options: &Options) -> Re
     let is_inventory_output =
         |name: &str| name == STRUCTURED || group_prefix(name, INSTANCES_SUFFIX).is_some();
     if !outputs.outputs.keys().any(|n| is_inventory_output(n)) {
-        let mut found: Vec<&str> = outputs.outputs.keys().map(String::as_str).collect();
-        found.truncate(20);
+        // Output names are not secret (only values are); the list is bounded for huge states.
+        let names: Vec<&str> = outputs.outputs.keys().map(String::as_str).collect();
+        let mut found = names[..names.len().min(20)].join(", ");
+        if names.len() > 20 {
+            found.push_str(&format!(", … ({} in all)", names.len()));
+        }
         return Err(Error::NoInventoryOutputs {
             origin: origin.to_owned(),
-            found: found.join(", "),
+            found,
         });
     }
 
