@@ -607,6 +607,8 @@ impl Engine {
             return;
         }
         if task.action == "meta" {
+            // An explicit meta task shows its banner (no result lines), as Ansible does.
+            self.out.task(prefix, &task.display_name(), Some(format!("{}:{}", task.file.display(), task.line)));
             let what = task
                 .args
                 .get("_raw_params")
@@ -1572,9 +1574,7 @@ impl HostJob {
             };
             let mut o = match res {
                 Ok(r) => {
-                    if r.get("skipped").and_then(Json::as_bool).unwrap_or(false)
-                        && task.action == "debug"
-                    {
+                    if r.get("skipped").and_then(Json::as_bool).unwrap_or(false) {
                         Outcome {
                             status: Status::Skipped,
                             result: r,

@@ -57,6 +57,8 @@ impl Module for Assert {
                     .cloned()
                     .unwrap_or(json!("All assertions passed")),
             );
+            // Like Ansible's assert action: the result is always shown unless quiet.
+            res.insert("_ansible_verbose_always".into(), json!(true));
         }
         Ok(res)
     }

@@ -125,7 +125,7 @@ async fn run_command(
     {
         return Ok(skipped_result(
             res,
-            format!("Did not run command since '{c}' exists"),
+            format!("{} not run command since '{c}' exists", if ctx.check { "Would" } else { "Did" }),
             format!("skipped, since {c} exists"),
         ));
     }
@@ -134,17 +134,20 @@ async fn run_command(
     {
         return Ok(skipped_result(
             res,
-            format!("Did not run command since '{r}' does not exist"),
+            format!("{} not run command since '{r}' does not exist", if ctx.check { "Would" } else { "Did" }),
             format!("skipped, since {r} does not exist"),
         ));
     }
     if ctx.check {
-        res.insert("changed".into(), json!(false));
-        res.insert("skipped".into(), json!(true));
-        res.insert(
-            "msg".into(),
-            json!("Command would have run if not in check mode"),
-        );
+        // Ansible: with creates/removes the command "would have run" (changed); without
+        // them check mode cannot predict anything and the task is skipped.
+        let guarded = ctx.get("creates").is_some() || ctx.get("removes").is_some();
+        res.insert("changed".into(), json!(guarded));
+        if !guarded {
+            res.insert("skipped".into(), json!(true));
+        }
+        res.insert("rc".into(), json!(0));
+        res.insert("msg".into(), json!("Command would have run if not in check mode"));
         return Ok(res);
     }
     let stdin = ctx.str("stdin").map(|s| {
