@@ -221,10 +221,19 @@ impl IncusSandbox {
             "-c",
             "features.storage.volumes=true",
         ]);
+        Self::adopt(project, network_prefix)
+    }
+
+    /// Cleans up a project (and networks) that something else, e.g. Terraform, creates.
+    pub fn adopt(project: &str, network_prefix: &str) -> IncusSandbox {
         IncusSandbox {
             project: project.to_owned(),
             network_prefix: network_prefix.to_owned(),
         }
+    }
+
+    pub fn project_exists(&self) -> bool {
+        incus(&["project", "show", &self.project]).status.success()
     }
 
     fn list(&self, args: &[&str]) -> Vec<String> {
