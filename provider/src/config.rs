@@ -82,7 +82,9 @@ pub fn check_one_of(v: &Value, path: &AttrPath, diags: &mut Diagnostics, allowed
 #[macro_export]
 macro_rules! one_of {
     ($list:expr) => {
-        |v: &$crate::cty::Value, p: &$crate::cty::AttrPath, d: &mut $crate::framework::Diagnostics| {
+        |v: &$crate::cty::Value,
+         p: &$crate::cty::AttrPath,
+         d: &mut $crate::framework::Diagnostics| {
             $crate::config::check_one_of(v, p, d, $list)
         }
     };
@@ -96,7 +98,11 @@ pub fn validate(config: &Value, diags: &mut Diagnostics) {
         if let Some(n) = r.attr("name").as_str()
             && names.insert(n.to_string(), i).is_some()
         {
-            diags.error_at(path.then_attr("name"), format!("Duplicate remote {n:?}"), "Each remote block needs a unique name.");
+            diags.error_at(
+                path.then_attr("name"),
+                format!("Duplicate remote {n:?}"),
+                "Each remote block needs a unique name.",
+            );
         }
         if r.attr("authentication_type").as_str() == Some("oidc") {
             diags.error_at(
@@ -172,14 +178,20 @@ impl ProviderData {
                     return Err(diag::error_at(
                         AttrPath::attr("config_dir"),
                         "Cannot read the incus CLI configuration",
-                        format!("{e}. Fix or remove {}, or point config_dir elsewhere.", config_dir.join("config.yml").display()),
+                        format!(
+                            "{e}. Fix or remove {}, or point config_dir elsewhere.",
+                            config_dir.join("config.yml").display()
+                        ),
                     ));
                 }
             }
         } else {
             None
         };
-        let generate = config.attr("generate_client_certificates").as_bool().unwrap_or_else(|| env_bool("INCUS_GENERATE_CLIENT_CERTS"));
+        let generate = config
+            .attr("generate_client_certificates")
+            .as_bool()
+            .unwrap_or_else(|| env_bool("INCUS_GENERATE_CLIENT_CERTS"));
         if generate && !config_dir.join("client.crt").exists() {
             warnings.warning_at(
                 AttrPath::attr("generate_client_certificates"),
@@ -211,7 +223,11 @@ impl ProviderData {
             project: None,
             public: false,
         });
-        let mut default_remote = cli.as_ref().map(|c| c.default_remote.clone()).filter(|s| !s.is_empty()).unwrap_or_else(|| "local".into());
+        let mut default_remote = cli
+            .as_ref()
+            .map(|c| c.default_remote.clone())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "local".into());
         if let Ok(r) = std::env::var("INCUS_REMOTE")
             && !r.is_empty()
         {
@@ -220,7 +236,9 @@ impl ProviderData {
         for (i, r) in config.attr("remote").elements().iter().enumerate() {
             let path = AttrPath::attr("remote").then_index(i);
             let name = r.attr("name").as_str().unwrap_or_default().to_string();
-            let address = legacy_address(r).map_err(|msg| diag::error_at(path.then_attr("address"), "Invalid remote address", msg))?;
+            let address = legacy_address(r).map_err(|msg| {
+                diag::error_at(path.then_attr("address"), "Invalid remote address", msg)
+            })?;
             if r.attr("default").as_bool() == Some(true) {
                 default_remote = name.clone();
             }
@@ -242,7 +260,10 @@ impl ProviderData {
             return Err(diag::error_at(
                 AttrPath::attr("default_remote"),
                 format!("Unknown default remote {default_remote:?}"),
-                format!("Known remotes: {}. Add a remote block with this name or choose one of these.", remotes.keys().cloned().collect::<Vec<_>>().join(", ")),
+                format!(
+                    "Known remotes: {}. Add a remote block with this name or choose one of these.",
+                    remotes.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
             ));
         }
         Ok((
@@ -275,7 +296,9 @@ impl ProviderData {
     }
 
     pub fn remote(&self, name: Option<&str>) -> Result<&RemoteDef, Diagnostics> {
-        let name = name.filter(|s| !s.is_empty()).unwrap_or(&self.default_remote);
+        let name = name
+            .filter(|s| !s.is_empty())
+            .unwrap_or(&self.default_remote);
         self.remotes.get(name).ok_or_else(|| {
             diag::error_at(
                 AttrPath::attr("remote"),
@@ -294,21 +317,32 @@ impl ProviderData {
             return p.to_string();
         }
         let rp = self.remote(remote).ok().and_then(|r| r.project.clone());
-        rp.or_else(|| self.default_project.clone()).unwrap_or_else(|| "default".into())
+        rp.or_else(|| self.default_project.clone())
+            .unwrap_or_else(|| "default".into())
     }
 
     /// A client for `remote` (None = default) scoped to `project`.
-    pub fn client(&self, remote: Option<&str>, project: Option<&str>) -> Result<Client, Diagnostics> {
+    pub fn client(
+        &self,
+        remote: Option<&str>,
+        project: Option<&str>,
+    ) -> Result<Client, Diagnostics> {
         let def = self.remote(remote)?;
         let project = self.project_for(remote, project);
         if def.is_image_server() {
             return Err(diag::error_at(
                 AttrPath::attr("remote"),
                 format!("Remote {:?} is an image server", def.name),
-                format!("Its protocol is {:?}; it can only be used as an image source (`image = \"{}:alias\"`). Use an Incus daemon remote here.", def.protocol, def.name),
+                format!(
+                    "Its protocol is {:?}; it can only be used as an image source (`image = \"{}:alias\"`). Use an Incus daemon remote here.",
+                    def.protocol, def.name
+                ),
             ));
         }
-        let mut cache = self.clients.lock().map_err(|_| diag::error("Internal error", "client cache poisoned"))?;
+        let mut cache = self
+            .clients
+            .lock()
+            .map_err(|_| diag::error("Internal error", "client cache poisoned"))?;
         if let Some(c) = cache.get(&def.name) {
             return Ok(c.with_project(&project));
         }
@@ -321,7 +355,10 @@ impl ProviderData {
         let fail = |e: incus_client::Error| {
             diag::error(
                 format!("Cannot set up remote {:?}", def.name),
-                format!("{e}. Check the remote's address and certificates (provider remote block or {}).", self.config_dir.join("config.yml").display()),
+                format!(
+                    "{e}. Check the remote's address and certificates (provider remote block or {}).",
+                    self.config_dir.join("config.yml").display()
+                ),
             )
         };
         let addr = def.address.split(',').next().unwrap_or("").trim();
@@ -338,8 +375,17 @@ impl ProviderData {
                 None => CliConfig::load(&self.config_dir).map_err(fail)?,
             };
             let tls = cli.tls_for(&def.name).map_err(fail)?;
-            if !self.config_dir.join("servercerts").join(format!("{}.crt", def.name)).exists() && matches!(tls.server, incus_client::tls::ServerTrust::PlatformRoots) {
-                tracing::warn!(remote = def.name, "no pinned server certificate; using the platform roots");
+            if !self
+                .config_dir
+                .join("servercerts")
+                .join(format!("{}.crt", def.name))
+                .exists()
+                && matches!(tls.server, incus_client::tls::ServerTrust::PlatformRoots)
+            {
+                tracing::warn!(
+                    remote = def.name,
+                    "no pinned server certificate; using the platform roots"
+                );
             }
             return Client::https(addr, &tls).map_err(fail);
         }
@@ -352,13 +398,22 @@ impl ProviderData {
 
 /// Address of a remote block, accepting the v0.5 form (`scheme` + host `address` + `port`).
 fn legacy_address(r: &Value) -> Result<String, String> {
-    let addr = r.attr("address").as_str().unwrap_or_default().trim().to_string();
+    let addr = r
+        .attr("address")
+        .as_str()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     let scheme = r.attr("scheme").as_str().unwrap_or_default();
     let port = r.attr("port").as_str().unwrap_or_default();
     if addr.contains("://") || (scheme.is_empty() && port.is_empty()) {
         if !addr.is_empty() && !addr.contains("://") {
             // A bare host (with optional port) means https, as in the CLI.
-            let with_port = if addr.contains(':') { addr.clone() } else { format!("{addr}:8443") };
+            let with_port = if addr.contains(':') {
+                addr.clone()
+            } else {
+                format!("{addr}:8443")
+            };
             return Ok(format!("https://{with_port}"));
         }
         return Ok(addr);
@@ -373,22 +428,43 @@ fn legacy_address(r: &Value) -> Result<String, String> {
             let port = if port.is_empty() { "8443" } else { port };
             Ok(format!("https://{addr}:{port}"))
         }
-        other => Err(format!("scheme {other:?} is not valid; use \"unix\" or \"https\"")),
+        other => Err(format!(
+            "scheme {other:?} is not valid; use \"unix\" or \"https\""
+        )),
     }
 }
 
 /// Turn a client error into a diagnostic that says which remote/object and what to do.
-pub fn api_error(ctx: &ProviderData, remote: Option<&str>, what: &str, err: &incus_client::Error) -> Diagnostics {
-    let name = remote.filter(|s| !s.is_empty()).unwrap_or(&ctx.default_remote);
-    let addr = ctx.remotes.get(name).map(|r| r.address.clone()).unwrap_or_default();
+pub fn api_error(
+    ctx: &ProviderData,
+    remote: Option<&str>,
+    what: &str,
+    err: &incus_client::Error,
+) -> Diagnostics {
+    let name = remote
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&ctx.default_remote);
+    let addr = ctx
+        .remotes
+        .get(name)
+        .map(|r| r.address.clone())
+        .unwrap_or_default();
     let fix = match err {
-        incus_client::Error::Transport { detail, .. } if detail.to_lowercase().contains("certificate") => format!(
-            "The TLS certificate of remote {name:?} ({addr}) is not trusted. Accept it once with `incus remote add {name} {addr}` (it is stored in {}), then retry.",
-            ctx.config_dir.join("servercerts").display()
-        ),
+        incus_client::Error::Transport { detail, .. }
+            if detail.to_lowercase().contains("certificate") =>
+        {
+            format!(
+                "The TLS certificate of remote {name:?} ({addr}) is not trusted. Accept it once with `incus remote add {name} {addr}` (it is stored in {}), then retry.",
+                ctx.config_dir.join("servercerts").display()
+            )
+        }
         incus_client::Error::Transport { .. } => format!(
             "Remote {name:?} ({}) is unreachable. Check that the Incus daemon is running and the address is right.",
-            if addr.is_empty() || addr == "unix://" { "local unix socket".to_string() } else { addr.clone() }
+            if addr.is_empty() || addr == "unix://" {
+                "local unix socket".to_string()
+            } else {
+                addr.clone()
+            }
         ),
         incus_client::Error::Forbidden { .. } => format!(
             "Remote {name:?} does not trust this client. Add the client certificate on the server (`incus config trust add-certificate {}`), or use a trust token.",
@@ -396,7 +472,14 @@ pub fn api_error(ctx: &ProviderData, remote: Option<&str>, what: &str, err: &inc
         ),
         _ => String::new(),
     };
-    diag::error(format!("Failed to {what}"), if fix.is_empty() { err.to_string() } else { format!("{err}\n\n{fix}") })
+    diag::error(
+        format!("Failed to {what}"),
+        if fix.is_empty() {
+            err.to_string()
+        } else {
+            format!("{err}\n\n{fix}")
+        },
+    )
 }
 
 #[cfg(test)]
@@ -414,16 +497,29 @@ mod tests {
     #[test]
     fn legacy_remote_forms() {
         assert_eq!(legacy_address(&remote(&[])).unwrap(), "");
-        assert_eq!(legacy_address(&remote(&[("scheme", Value::string("unix"))])).unwrap(), "unix://");
         assert_eq!(
-            legacy_address(&remote(&[("scheme", Value::string("https")), ("address", Value::string("10.0.0.1"))])).unwrap(),
+            legacy_address(&remote(&[("scheme", Value::string("unix"))])).unwrap(),
+            "unix://"
+        );
+        assert_eq!(
+            legacy_address(&remote(&[
+                ("scheme", Value::string("https")),
+                ("address", Value::string("10.0.0.1"))
+            ]))
+            .unwrap(),
             "https://10.0.0.1:8443"
         );
         assert_eq!(
             legacy_address(&remote(&[("address", Value::string("https://h:1"))])).unwrap(),
             "https://h:1"
         );
-        assert!(legacy_address(&remote(&[("scheme", Value::string("ftp")), ("address", Value::string("h"))])).is_err());
+        assert!(
+            legacy_address(&remote(&[
+                ("scheme", Value::string("ftp")),
+                ("address", Value::string("h"))
+            ]))
+            .is_err()
+        );
     }
 
     #[test]

@@ -18,24 +18,46 @@ pub fn render(kind: &str, name: &str, block: &Block, example: &str) -> String {
         out.push_str("\n```\n\n");
     }
     out.push_str("<!-- Generated from the schema by `terraform-provider-incus --print-docs`; do not edit. -->\n\n");
-    render_block(&mut out, block, "## Argument reference", "## Attribute reference", 0);
+    render_block(
+        &mut out,
+        block,
+        "## Argument reference",
+        "## Attribute reference",
+        0,
+    );
     out
 }
 
-fn render_block(out: &mut String, block: &Block, args_title: &str, attrs_title: &str, depth: usize) {
+fn render_block(
+    out: &mut String,
+    block: &Block,
+    args_title: &str,
+    attrs_title: &str,
+    depth: usize,
+) {
     let indent = "  ".repeat(depth);
-    let args: Vec<_> = block.attributes.iter().filter(|a| a.is_configurable()).collect();
-    let computed: Vec<_> = block.attributes.iter().filter(|a| a.presence == Presence::Computed).collect();
+    let args: Vec<_> = block
+        .attributes
+        .iter()
+        .filter(|a| a.is_configurable())
+        .collect();
+    let computed: Vec<_> = block
+        .attributes
+        .iter()
+        .filter(|a| a.presence == Presence::Computed)
+        .collect();
     if depth == 0 {
         out.push_str(args_title);
         out.push_str("\n\n");
     }
     for a in &args {
-        let mut tags = vec![match a.presence {
-            Presence::Required => "Required",
-            _ => "Optional",
-        }
-        .to_string()];
+        let mut tags = vec![
+            match a.presence {
+                Presence::Required => "Required",
+                _ => "Optional",
+            }
+            .to_string(),
+        ];
         tags.push(a.ty.friendly());
         if a.requires_replace {
             tags.push("forces replacement".into());
@@ -43,7 +65,12 @@ fn render_block(out: &mut String, block: &Block, args_title: &str, attrs_title: 
         if let Some(d) = &a.default {
             tags.push(format!("default `{}`", crate::cty::json::to_json(d)));
         }
-        out.push_str(&format!("{indent}* `{}` ({}) {}\n", a.name, tags.join(", "), a.description));
+        out.push_str(&format!(
+            "{indent}* `{}` ({}) {}\n",
+            a.name,
+            tags.join(", "),
+            a.description
+        ));
         if let Some(inner) = &a.nested_map {
             render_block(out, &Block::new(inner.clone()), "", "", depth + 1);
         }
@@ -54,7 +81,10 @@ fn render_block(out: &mut String, block: &Block, args_title: &str, attrs_title: 
             Nesting::List => "list of blocks",
             Nesting::Set => "set of blocks",
         };
-        out.push_str(&format!("{indent}* `{}` ({nesting}) {}\n", b.type_name, b.description));
+        out.push_str(&format!(
+            "{indent}* `{}` ({nesting}) {}\n",
+            b.type_name, b.description
+        ));
         render_block(out, &b.block, "", "", depth + 1);
     }
     if depth == 0 && !computed.is_empty() {
@@ -63,7 +93,12 @@ fn render_block(out: &mut String, block: &Block, args_title: &str, attrs_title: 
         out.push_str("\n\n");
     }
     for a in computed {
-        out.push_str(&format!("{indent}* `{}` ({}) {}\n", a.name, a.ty.friendly(), a.description));
+        out.push_str(&format!(
+            "{indent}* `{}` ({}) {}\n",
+            a.name,
+            a.ty.friendly(),
+            a.description
+        ));
     }
     if depth == 0 {
         out.push('\n');
@@ -74,20 +109,35 @@ fn render_block(out: &mut String, block: &Block, args_title: &str, attrs_title: 
 pub fn pages() -> Vec<(PathBuf, String)> {
     let mut pages = vec![(
         PathBuf::from("index.md"),
-        render("provider", "incus", &crate::config::schema().block, INDEX_EXAMPLE),
+        render(
+            "provider",
+            "incus",
+            &crate::config::schema().block,
+            INDEX_EXAMPLE,
+        ),
     )];
     for r in crate::resources::all() {
         let short = r.type_name().trim_start_matches("incus_");
         pages.push((
             PathBuf::from(format!("resources/{short}.md")),
-            render("resource", r.type_name(), &r.schema().block, crate::resources::example(r.type_name())),
+            render(
+                "resource",
+                r.type_name(),
+                &r.schema().block,
+                crate::resources::example(r.type_name()),
+            ),
         ));
     }
     for d in crate::data_sources::all() {
         let short = d.type_name().trim_start_matches("incus_");
         pages.push((
             PathBuf::from(format!("data-sources/{short}.md")),
-            render("data source", d.type_name(), &d.schema().block, crate::data_sources::example(d.type_name())),
+            render(
+                "data source",
+                d.type_name(),
+                &d.schema().block,
+                crate::data_sources::example(d.type_name()),
+            ),
         ));
     }
     pages

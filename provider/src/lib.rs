@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 //! Floe's Terraform/OpenTofu provider for Incus: plugin protocol 6 (`plugin`), the cty
 //! value model (`cty`), the resource framework (`framework`), the provider block (`config`),
 //! and the resources and data sources themselves.

@@ -7,7 +7,12 @@ use floe_provider::cty::{Number, Type, Value, json, msgpack};
 use proptest::prelude::*;
 
 fn arb_type() -> impl Strategy<Value = Type> {
-    let leaf = prop_oneof![Just(Type::String), Just(Type::Number), Just(Type::Bool), Just(Type::Dynamic)];
+    let leaf = prop_oneof![
+        Just(Type::String),
+        Just(Type::Number),
+        Just(Type::Bool),
+        Just(Type::Dynamic)
+    ];
     leaf.prop_recursive(3, 16, 4, |inner| {
         prop_oneof![
             inner.clone().prop_map(Type::list),
@@ -22,7 +27,9 @@ fn arb_type() -> impl Strategy<Value = Type> {
 fn arb_number() -> impl Strategy<Value = Number> {
     prop_oneof![
         any::<i64>().prop_map(Number::Int),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| Number::Float(f).canonical()),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| Number::Float(f).canonical()),
         "[1-9][0-9]{20,30}".prop_map(Number::Decimal),
     ]
 }
@@ -40,14 +47,23 @@ fn arb_value(ty: Type, allow_unknown: bool) -> BoxedStrategy<Value> {
         Type::Number => arb_number().prop_map(Value::Number).boxed(),
         Type::Dynamic => prop_oneof![
             ".{0,6}".prop_map(|s| Value::Typed(Type::String, Box::new(Value::String(s)))),
-            any::<bool>().prop_map(|b| Value::Typed(Type::list(Type::Bool), Box::new(Value::List(vec![Value::Bool(b)])))),
+            any::<bool>().prop_map(|b| Value::Typed(
+                Type::list(Type::Bool),
+                Box::new(Value::List(vec![Value::Bool(b)]))
+            )),
         ]
         .boxed(),
-        Type::List(et) => prop::collection::vec(arb_value(*et, allow_unknown), 0..4).prop_map(Value::List).boxed(),
-        Type::Set(et) => prop::collection::vec(arb_value(*et, allow_unknown), 0..4).prop_map(Value::Set).boxed(),
-        Type::Map(et) => prop::collection::btree_map("[a-z.]{0,6}", arb_value(*et, allow_unknown), 0..4)
-            .prop_map(Value::Map)
+        Type::List(et) => prop::collection::vec(arb_value(*et, allow_unknown), 0..4)
+            .prop_map(Value::List)
             .boxed(),
+        Type::Set(et) => prop::collection::vec(arb_value(*et, allow_unknown), 0..4)
+            .prop_map(Value::Set)
+            .boxed(),
+        Type::Map(et) => {
+            prop::collection::btree_map("[a-z.]{0,6}", arb_value(*et, allow_unknown), 0..4)
+                .prop_map(Value::Map)
+                .boxed()
+        }
         Type::Tuple(ets) => ets
             .into_iter()
             .map(|t| arb_value(t, allow_unknown))
@@ -65,7 +81,9 @@ fn arb_value(ty: Type, allow_unknown: bool) -> BoxedStrategy<Value> {
 }
 
 fn typed_value(allow_unknown: bool) -> impl Strategy<Value = (Type, Value)> {
-    arb_type().prop_flat_map(move |t| arb_value(t.clone(), allow_unknown).prop_map(move |v| (t.clone(), v)))
+    arb_type().prop_flat_map(move |t| {
+        arb_value(t.clone(), allow_unknown).prop_map(move |v| (t.clone(), v))
+    })
 }
 
 /// Terraform's JSON state cannot hold a typed null inside dynamic, nor unknowns.

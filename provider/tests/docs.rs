@@ -24,12 +24,22 @@ fn docs_match_the_schemas() {
 fn every_attribute_is_documented() {
     for r in floe_provider::resources::all() {
         for a in &r.schema().block.attributes {
-            assert!(!a.description.is_empty(), "{}.{} has no description", r.type_name(), a.name);
+            assert!(
+                !a.description.is_empty(),
+                "{}.{} has no description",
+                r.type_name(),
+                a.name
+            );
         }
     }
     for d in floe_provider::data_sources::all() {
         for a in &d.schema().block.attributes {
-            assert!(!a.description.is_empty(), "data {}.{} has no description", d.type_name(), a.name);
+            assert!(
+                !a.description.is_empty(),
+                "data {}.{} has no description",
+                d.type_name(),
+                a.name
+            );
         }
     }
 }

@@ -11,7 +11,9 @@ use tonic::transport::{Endpoint, Server};
 
 async fn client() -> ProviderClient<tonic::transport::Channel> {
     // Loopback TCP keeps the test free of extra connector crates.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = Server::builder()
@@ -19,7 +21,11 @@ async fn client() -> ProviderClient<tonic::transport::Channel> {
             .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
             .await;
     });
-    let channel = Endpoint::from_shared(format!("http://{addr}")).expect("endpoint").connect().await.expect("connect");
+    let channel = Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect()
+        .await
+        .expect("connect");
     ProviderClient::new(channel)
 }
 
@@ -41,19 +47,30 @@ fn obj(pairs: &[(&str, Value)]) -> Value {
 }
 
 fn dv(v: &Value) -> Option<pb::DynamicValue> {
-    Some(pb::DynamicValue { msgpack: msgpack::encode(v, &instance_type()).expect("encode"), json: vec![] })
+    Some(pb::DynamicValue {
+        msgpack: msgpack::encode(v, &instance_type()).expect("encode"),
+        json: vec![],
+    })
 }
 
 #[tokio::test]
 async fn schema_lists_resources_and_data_sources() {
     let mut c = client().await;
-    let s = c.get_provider_schema(pb::get_provider_schema::Request {}).await.expect("rpc").into_inner();
+    let s = c
+        .get_provider_schema(pb::get_provider_schema::Request {})
+        .await
+        .expect("rpc")
+        .into_inner();
     assert!(s.resource_schemas.contains_key("incus_instance"));
     assert!(s.resource_schemas.contains_key("incus_profile"));
     assert!(s.data_source_schemas.contains_key("incus_instance"));
     let inst = &s.resource_schemas["incus_instance"];
     let block = inst.block.as_ref().expect("block");
-    let config = block.attributes.iter().find(|a| a.name == "config").expect("config");
+    let config = block
+        .attributes
+        .iter()
+        .find(|a| a.name == "config")
+        .expect("config");
     assert_eq!(config.r#type, br#"["map","string"]"#);
     assert!(config.optional && config.computed);
     assert!(block.block_types.iter().any(|b| b.type_name == "device"));
@@ -62,7 +79,10 @@ async fn schema_lists_resources_and_data_sources() {
 #[tokio::test]
 async fn validation_errors_carry_attribute_paths() {
     let mut c = client().await;
-    let mut cfg = obj(&[("name", Value::string("bad_name")), ("image", Value::string("x"))]);
+    let mut cfg = obj(&[
+        ("name", Value::string("bad_name")),
+        ("image", Value::string("x")),
+    ]);
     cfg.set_attr(
         "config",
         Value::from_string_map([("volatile.x".to_string(), "1".to_string())]),
@@ -92,8 +112,16 @@ async fn validation_errors_carry_attribute_paths() {
         })
         .collect();
     assert_eq!(r.diagnostics.len(), 2, "{:?}", r.diagnostics);
-    assert!(paths.iter().any(|p| p.len() == 1 && p[0].contains("name")), "{paths:?}");
-    assert!(paths.iter().any(|p| p.len() == 2 && p[1].contains("volatile.x")), "{paths:?}");
+    assert!(
+        paths.iter().any(|p| p.len() == 1 && p[0].contains("name")),
+        "{paths:?}"
+    );
+    assert!(
+        paths
+            .iter()
+            .any(|p| p.len() == 2 && p[1].contains("volatile.x")),
+        "{paths:?}"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +132,10 @@ async fn plans_obey_terraforms_consistency_rules() {
     let cfg = obj(&[
         ("name", Value::string("c1")),
         ("image", Value::string("local/debian12")),
-        ("config", Value::from_string_map([("limits.cpu".to_string(), "2".to_string())])),
+        (
+            "config",
+            Value::from_string_map([("limits.cpu".to_string(), "2".to_string())]),
+        ),
     ]);
     let r = c
         .plan_resource_change(pb::plan_resource_change::Request {
@@ -117,15 +148,25 @@ async fn plans_obey_terraforms_consistency_rules() {
         .await
         .expect("rpc")
         .into_inner();
-    let planned = msgpack::decode(&r.planned_state.expect("planned").msgpack, &instance_type()).expect("decode");
-    assert!(plan::check_plan_consistent(&schema.block, &cfg, &planned, &AttrPath::root()).is_empty());
+    let planned = msgpack::decode(&r.planned_state.expect("planned").msgpack, &instance_type())
+        .expect("decode");
+    assert!(
+        plan::check_plan_consistent(&schema.block, &cfg, &planned, &AttrPath::root()).is_empty()
+    );
     assert_eq!(planned.attr("running"), &Value::Bool(true));
     assert_eq!(planned.attr("status"), &Value::Unknown);
     assert!(r.requires_replace.is_empty());
 
     // An applied state that keeps every known planned value passes the apply rule...
     let mut applied = planned.clone();
-    for (k, v) in [("status", "Running"), ("ipv4_address", ""), ("ipv6_address", ""), ("mac_address", "m"), ("location", "none"), ("architecture", "x86_64")] {
+    for (k, v) in [
+        ("status", "Running"),
+        ("ipv4_address", ""),
+        ("ipv6_address", ""),
+        ("mac_address", "m"),
+        ("location", "none"),
+        ("architecture", "x86_64"),
+    ] {
         applied.set_attr(k, Value::string(v));
     }
     assert!(plan::check_apply_consistent(&planned, &applied, &AttrPath::root()).is_empty());
@@ -146,8 +187,11 @@ async fn plans_obey_terraforms_consistency_rules() {
         .await
         .expect("rpc")
         .into_inner();
-    let planned2 = msgpack::decode(&r.planned_state.expect("planned").msgpack, &instance_type()).expect("decode");
-    assert!(plan::check_plan_consistent(&schema.block, &cfg2, &planned2, &AttrPath::root()).is_empty());
+    let planned2 = msgpack::decode(&r.planned_state.expect("planned").msgpack, &instance_type())
+        .expect("decode");
+    assert!(
+        plan::check_plan_consistent(&schema.block, &cfg2, &planned2, &AttrPath::root()).is_empty()
+    );
     assert_eq!(r.requires_replace.len(), 1);
     // Unchanged computed values the change cannot affect keep their prior value.
     assert_eq!(planned2.attr("location"), &Value::string("none"));
@@ -165,7 +209,8 @@ async fn plans_obey_terraforms_consistency_rules() {
         .await
         .expect("rpc")
         .into_inner();
-    let planned3 = msgpack::decode(&r.planned_state.expect("planned").msgpack, &instance_type()).expect("decode");
+    let planned3 = msgpack::decode(&r.planned_state.expect("planned").msgpack, &instance_type())
+        .expect("decode");
     assert_eq!(planned3, applied);
 }
 
@@ -176,7 +221,10 @@ async fn upgrade_state_converts_json_to_msgpack() {
         .upgrade_resource_state(pb::upgrade_resource_state::Request {
             type_name: "incus_profile".into(),
             version: 0,
-            raw_state: Some(pb::RawState { json: br#"{"name":"p","config":{"a":"b"},"device":[]}"#.to_vec(), flatmap: Default::default() }),
+            raw_state: Some(pb::RawState {
+                json: br#"{"name":"p","config":{"a":"b"},"device":[]}"#.to_vec(),
+                flatmap: Default::default(),
+            }),
         })
         .await
         .expect("rpc")
@@ -190,6 +238,9 @@ async fn upgrade_state_converts_json_to_msgpack() {
 #[tokio::test]
 async fn unimplemented_newer_rpcs_answer_unimplemented() {
     let mut c = client().await;
-    let err = c.get_functions(pb::get_functions::Request {}).await.expect_err("unimplemented");
+    let err = c
+        .get_functions(pb::get_functions::Request {})
+        .await
+        .expect_err("unimplemented");
     assert_eq!(err.code(), tonic::Code::Unimplemented);
 }

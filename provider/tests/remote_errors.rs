@@ -19,7 +19,8 @@ fn provider_block(remote_name: &str, address: &str) -> Value {
 
 #[tokio::test]
 async fn unreachable_remote_names_remote_and_fix() {
-    let (ctx, _) = ProviderData::configure(&provider_block("lab", "unix:///nonexistent/floe.sock")).expect("configure");
+    let (ctx, _) = ProviderData::configure(&provider_block("lab", "unix:///nonexistent/floe.sock"))
+        .expect("configure");
     let mut state = Value::null_object(&floe_provider::resources::instance::schema().ty());
     state.set_attr("name", Value::string("c1"));
     let err = Instance.read(&ctx, &state).await.expect_err("must fail");
@@ -31,15 +32,22 @@ async fn unreachable_remote_names_remote_and_fix() {
 
 #[test]
 fn untrusted_remote_says_how_to_trust() {
-    let (ctx, _) = ProviderData::configure(&provider_block("prod", "https://10.0.0.1:8443")).expect("configure");
+    let (ctx, _) = ProviderData::configure(&provider_block("prod", "https://10.0.0.1:8443"))
+        .expect("configure");
     let forbidden = incus_client::Error::Forbidden {
         method: "GET".into(),
         path: "/1.0/instances".into(),
         message: "not authorized".into(),
     };
     let text = api_error(&ctx, Some("prod"), "read instance", &forbidden).to_string();
-    assert!(text.contains("\"prod\" does not trust this client"), "{text}");
-    assert!(text.contains("incus config trust add-certificate"), "{text}");
+    assert!(
+        text.contains("\"prod\" does not trust this client"),
+        "{text}"
+    );
+    assert!(
+        text.contains("incus config trust add-certificate"),
+        "{text}"
+    );
     let tls = incus_client::Error::Transport {
         method: "GET".into(),
         path: "/1.0".into(),
@@ -47,7 +55,10 @@ fn untrusted_remote_says_how_to_trust() {
         detail: "invalid peer certificate: UnknownIssuer".into(),
     };
     let text = api_error(&ctx, Some("prod"), "read instance", &tls).to_string();
-    assert!(text.contains("incus remote add prod https://10.0.0.1:8443"), "{text}");
+    assert!(
+        text.contains("incus remote add prod https://10.0.0.1:8443"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -15,7 +15,11 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
 
 fn mismatch(path: &str, ty: &Type, j: &Json) -> CodecError {
     CodecError::Mismatch {
-        path: if path.is_empty() { "(root)".into() } else { path.to_string() },
+        path: if path.is_empty() {
+            "(root)".into()
+        } else {
+            path.to_string()
+        },
         expected: ty.friendly(),
         found: j.to_string().chars().take(60).collect(),
     }
@@ -36,7 +40,9 @@ pub fn from_json(j: &Json, ty: &Type, path: &str) -> Result<Value, CodecError> {
         (Type::String, Json::Number(n)) => Ok(Value::String(n.to_string())),
         (Type::String, Json::Bool(b)) => Ok(Value::String(b.to_string())),
         (Type::Bool, Json::Bool(b)) => Ok(Value::Bool(*b)),
-        (Type::Bool, Json::String(s)) if s == "true" || s == "false" => Ok(Value::Bool(s == "true")),
+        (Type::Bool, Json::String(s)) if s == "true" || s == "false" => {
+            Ok(Value::Bool(s == "true"))
+        }
         (Type::Number, Json::Number(n)) => Ok(Value::Number(
             match (n.as_i64(), n.as_f64()) {
                 (Some(i), _) => Number::Int(i),
@@ -58,7 +64,11 @@ pub fn from_json(j: &Json, ty: &Type, path: &str) -> Result<Value, CodecError> {
                 .enumerate()
                 .map(|(i, x)| from_json(x, et, &format!("{path}[{i}]")))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
+            Ok(if matches!(ty, Type::Set(_)) {
+                Value::Set(items)
+            } else {
+                Value::List(items)
+            })
         }
         (Type::Tuple(ets), Json::Array(a)) if a.len() == ets.len() => Ok(Value::Tuple(
             a.iter()
@@ -99,7 +109,9 @@ pub fn to_json(v: &Value) -> Json {
         Value::Number(Number::Int(i)) => Json::from(*i),
         Value::Number(Number::Float(f)) => Json::from(*f),
         Value::Number(Number::Decimal(s)) => Json::String(s.clone()),
-        Value::List(a) | Value::Set(a) | Value::Tuple(a) => Json::Array(a.iter().map(to_json).collect()),
+        Value::List(a) | Value::Set(a) | Value::Tuple(a) => {
+            Json::Array(a.iter().map(to_json).collect())
+        }
         Value::Map(m) | Value::Object(m) => {
             Json::Object(m.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
         }
@@ -123,13 +135,26 @@ mod tests {
         assert_eq!(v.attr("name"), &Value::string("c1"));
         assert_eq!(v.attr("running"), &Value::Null);
         assert_eq!(v.attr("n"), &Value::int(3));
-        assert_eq!(v.attr("config").string_map().get("a").map(String::as_str), Some("1"));
+        assert_eq!(
+            v.attr("config").string_map().get("a").map(String::as_str),
+            Some("1")
+        );
     }
 
     #[test]
     fn dynamic_values_carry_their_type() {
-        let v = decode(br#"{"value":["a"],"type":["list","string"]}"#, &Type::Dynamic).unwrap();
-        assert_eq!(v, Value::Typed(Type::list(Type::String), Box::new(Value::List(vec![Value::string("a")]))));
+        let v = decode(
+            br#"{"value":["a"],"type":["list","string"]}"#,
+            &Type::Dynamic,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            Value::Typed(
+                Type::list(Type::String),
+                Box::new(Value::List(vec![Value::string("a")]))
+            )
+        );
     }
 
     #[test]

@@ -37,13 +37,22 @@ fn io(e: impl std::fmt::Display) -> CodecError {
 
 fn mismatch(path: &[String], expected: &Type, found: &str) -> CodecError {
     CodecError::Mismatch {
-        path: if path.is_empty() { "(root)".into() } else { path.join("") },
+        path: if path.is_empty() {
+            "(root)".into()
+        } else {
+            path.join("")
+        },
         expected: expected.friendly(),
         found: found.to_string(),
     }
 }
 
-fn write(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &mut Vec<String>) -> Result<(), CodecError> {
+fn write(
+    out: &mut Vec<u8>,
+    v: &Value,
+    ty: &Type,
+    path: &mut Vec<String>,
+) -> Result<(), CodecError> {
     match v {
         Value::Null => {
             encode::write_nil(out).map_err(io)?;
@@ -66,7 +75,12 @@ fn write(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &mut Vec<String>) -> Res
         (Type::Dynamic, other) => {
             // A dynamic attribute holding an untyped value: infer a type from its shape.
             let inferred = infer_type(other);
-            write(out, &Value::Typed(inferred, Box::new(other.clone())), ty, path)
+            write(
+                out,
+                &Value::Typed(inferred, Box::new(other.clone())),
+                ty,
+                path,
+            )
         }
         (Type::String, Value::String(s)) => encode::write_str(out, s).map_err(io),
         (Type::Bool, Value::Bool(b)) => encode::write_bool(out, *b).map_err(io),
@@ -105,7 +119,11 @@ fn write(out: &mut Vec<u8>, v: &Value, ty: &Type, path: &mut Vec<String>) -> Res
         }
         (Type::Object(attrs), Value::Object(m)) => {
             if let Some(extra) = m.keys().find(|k| !attrs.contains_key(*k)) {
-                return Err(mismatch(path, ty, &format!("unexpected attribute {extra:?}")));
+                return Err(mismatch(
+                    path,
+                    ty,
+                    &format!("unexpected attribute {extra:?}"),
+                ));
             }
             encode::write_map_len(out, attrs.len() as u32).map_err(io)?;
             // BTreeMap iteration is sorted, as Terraform requires.
@@ -131,7 +149,9 @@ pub fn infer_type(v: &Value) -> Type {
         Value::Set(items) => Type::set(items.first().map(infer_type).unwrap_or(Type::Dynamic)),
         Value::Tuple(items) => Type::Tuple(items.iter().map(infer_type).collect()),
         Value::Map(m) => Type::map(m.values().next().map(infer_type).unwrap_or(Type::Dynamic)),
-        Value::Object(m) => Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect()),
+        Value::Object(m) => {
+            Type::Object(m.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect())
+        }
         Value::Typed(t, _) => t.clone(),
         Value::Null | Value::Unknown => Type::Dynamic,
     }
@@ -188,7 +208,9 @@ fn from_mp(m: &Mp, ty: &Type, path: &mut Vec<String>) -> Result<Value, CodecErro
             Ok(Value::Typed(inner_ty, Box::new(inner)))
         }
         (Type::String, Mp::String(s)) => Ok(Value::String(
-            s.as_str().ok_or_else(|| CodecError::Msgpack("string is not UTF-8".into()))?.to_string(),
+            s.as_str()
+                .ok_or_else(|| CodecError::Msgpack("string is not UTF-8".into()))?
+                .to_string(),
         )),
         (Type::Bool, Mp::Boolean(b)) => Ok(Value::Bool(*b)),
         (Type::Number, Mp::Integer(i)) => Ok(Value::Number(match i.as_i64() {
@@ -211,7 +233,11 @@ fn from_mp(m: &Mp, ty: &Type, path: &mut Vec<String>) -> Result<Value, CodecErro
                 items.push(from_mp(x, et, path)?);
                 path.pop();
             }
-            Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
+            Ok(if matches!(ty, Type::Set(_)) {
+                Value::Set(items)
+            } else {
+                Value::List(items)
+            })
         }
         (Type::Tuple(ets), Mp::Array(a)) if ets.len() == a.len() => {
             let mut items = Vec::with_capacity(a.len());
@@ -267,33 +293,60 @@ mod tests {
     use super::*;
 
     fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ")
+        b.iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     #[test]
     fn golden_unknown_null_and_scalars() {
-        assert_eq!(hex(&encode(&Value::Unknown, &Type::String).unwrap()), "d4 00 00");
+        assert_eq!(
+            hex(&encode(&Value::Unknown, &Type::String).unwrap()),
+            "d4 00 00"
+        );
         assert_eq!(hex(&encode(&Value::Null, &Type::Bool).unwrap()), "c0");
-        assert_eq!(hex(&encode(&Value::string("ab"), &Type::String).unwrap()), "a2 61 62");
+        assert_eq!(
+            hex(&encode(&Value::string("ab"), &Type::String).unwrap()),
+            "a2 61 62"
+        );
         assert_eq!(hex(&encode(&Value::int(1), &Type::Number).unwrap()), "01");
         assert_eq!(hex(&encode(&Value::int(-1), &Type::Number).unwrap()), "ff");
-        assert_eq!(hex(&encode(&Value::int(300), &Type::Number).unwrap()), "cd 01 2c");
+        assert_eq!(
+            hex(&encode(&Value::int(300), &Type::Number).unwrap()),
+            "cd 01 2c"
+        );
         assert_eq!(
             hex(&encode(&Value::Number(Number::Float(1.5)), &Type::Number).unwrap()),
             "cb 3f f8 00 00 00 00 00 00"
         );
         // Integral floats are written as ints, as cty does.
-        assert_eq!(hex(&encode(&Value::Number(Number::Float(2.0)), &Type::Number).unwrap()), "02");
         assert_eq!(
-            hex(&encode(&Value::Number(Number::Decimal("1e400".into())), &Type::Number).unwrap()),
+            hex(&encode(&Value::Number(Number::Float(2.0)), &Type::Number).unwrap()),
+            "02"
+        );
+        assert_eq!(
+            hex(&encode(
+                &Value::Number(Number::Decimal("1e400".into())),
+                &Type::Number
+            )
+            .unwrap()),
             "a5 31 65 34 30 30"
         );
     }
 
     #[test]
     fn golden_object_is_sorted_and_complete() {
-        let ty = Type::object([("output", Type::String), ("input", Type::String), ("nested", Type::Bool)]);
-        let v = Value::Object([("input".to_string(), Value::string("x"))].into_iter().collect());
+        let ty = Type::object([
+            ("output", Type::String),
+            ("input", Type::String),
+            ("nested", Type::Bool),
+        ]);
+        let v = Value::Object(
+            [("input".to_string(), Value::string("x"))]
+                .into_iter()
+                .collect(),
+        );
         // {input:"x", nested:nil, output:nil} in sorted order.
         assert_eq!(
             hex(&encode(&v, &ty).unwrap()),
@@ -306,15 +359,27 @@ mod tests {
         // ext 0x0c with a refinement map {1: true} (not null).
         let refined = [0xc7, 0x03, 0x0c, 0x81, 0x01, 0xc3];
         assert_eq!(decode(&refined, &Type::String).unwrap(), Value::Unknown);
-        assert_eq!(decode(&[0xd4, 0x00, 0x00], &Type::list(Type::String)).unwrap(), Value::Unknown);
-        assert_eq!(decode(&[0xd4, 0x05, 0x07], &Type::Number).unwrap(), Value::Unknown);
+        assert_eq!(
+            decode(&[0xd4, 0x00, 0x00], &Type::list(Type::String)).unwrap(),
+            Value::Unknown
+        );
+        assert_eq!(
+            decode(&[0xd4, 0x05, 0x07], &Type::Number).unwrap(),
+            Value::Unknown
+        );
     }
 
     #[test]
     fn numbers_decode_from_int_float_and_string() {
-        assert_eq!(decode(&[0xcd, 0x01, 0x2c], &Type::Number).unwrap(), Value::int(300));
+        assert_eq!(
+            decode(&[0xcd, 0x01, 0x2c], &Type::Number).unwrap(),
+            Value::int(300)
+        );
         let f = encode(&Value::Number(Number::Float(0.25)), &Type::Number).unwrap();
-        assert_eq!(decode(&f, &Type::Number).unwrap(), Value::Number(Number::Float(0.25)));
+        assert_eq!(
+            decode(&f, &Type::Number).unwrap(),
+            Value::Number(Number::Float(0.25))
+        );
         let s = [0xa2, 0x34, 0x32];
         assert_eq!(decode(&s, &Type::Number).unwrap(), Value::int(42));
         let big = [0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
@@ -332,14 +397,24 @@ mod tests {
             hex(&encode(&v, &Type::Dynamic).unwrap()),
             "92 c4 08 22 73 74 72 69 6e 67 22 a1 61"
         );
-        assert_eq!(decode(&encode(&v, &Type::Dynamic).unwrap(), &Type::Dynamic).unwrap(), v);
-        assert_eq!(hex(&encode(&Value::Unknown, &Type::Dynamic).unwrap()), "d4 00 00");
+        assert_eq!(
+            decode(&encode(&v, &Type::Dynamic).unwrap(), &Type::Dynamic).unwrap(),
+            v
+        );
+        assert_eq!(
+            hex(&encode(&Value::Unknown, &Type::Dynamic).unwrap()),
+            "d4 00 00"
+        );
     }
 
     #[test]
     fn type_mismatch_names_the_path() {
         let ty = Type::object([("a", Type::list(Type::String))]);
-        let v = Value::Object([("a".to_string(), Value::List(vec![Value::Bool(true)]))].into_iter().collect());
+        let v = Value::Object(
+            [("a".to_string(), Value::List(vec![Value::Bool(true)]))]
+                .into_iter()
+                .collect(),
+        );
         let err = encode(&v, &ty).unwrap_err().to_string();
         assert!(err.contains(".a[0]"), "{err}");
     }

@@ -60,7 +60,10 @@ mod tests {
 
     #[test]
     fn renders_like_hcl() {
-        let p = AttrPath::attr("device").then_index(0).then_attr("properties").then_key("listen");
+        let p = AttrPath::attr("device")
+            .then_index(0)
+            .then_attr("properties")
+            .then_key("listen");
         assert_eq!(p.to_string(), r#"device[0].properties["listen"]"#);
     }
 }

@@ -28,7 +28,8 @@ pub fn schema() -> Schema {
                 ])),
             )
             .desc("Devices: set of {name, type, properties}."),
-            Attribute::computed("used_by", Type::list(Type::String)).desc("API URLs of the instances and profiles using it."),
+            Attribute::computed("used_by", Type::list(Type::String))
+                .desc("API URLs of the instances and profiles using it."),
         ])
         .desc("Reads an existing Incus profile."),
     )
@@ -53,7 +54,10 @@ impl DataSource for ProfileData {
                 diag::error_at(
                     AttrPath::attr("name"),
                     format!("Profile {name:?} not found"),
-                    format!("No profile {name:?} in project {:?}. Check `name` and `project`.", client.project().unwrap_or("default")),
+                    format!(
+                        "No profile {name:?} in project {:?}. Check `name` and `project`.",
+                        client.project().unwrap_or("default")
+                    ),
                 )
             } else {
                 api_error(ctx, remote, &format!("read profile {name:?}"), &e)
@@ -63,7 +67,10 @@ impl DataSource for ProfileData {
         s.set_attr("description", Value::string(&p.description));
         s.set_attr("config", Value::from_string_map(p.config.clone()));
         s.set_attr("device", common::devices_to_value(&p.devices));
-        s.set_attr("used_by", Value::List(p.used_by.iter().map(Value::string).collect()));
+        s.set_attr(
+            "used_by",
+            Value::List(p.used_by.iter().map(Value::string).collect()),
+        );
         Ok(s)
     }
 }

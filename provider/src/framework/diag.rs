@@ -27,17 +27,38 @@ impl Diagnostics {
     pub fn error(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Severity::Error, None, summary, detail);
     }
-    pub fn error_at(&mut self, path: AttrPath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn error_at(
+        &mut self,
+        path: AttrPath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Severity::Error, Some(path), summary, detail);
     }
     pub fn warning(&mut self, summary: impl Into<String>, detail: impl Into<String>) {
         self.push(Severity::Warning, None, summary, detail);
     }
-    pub fn warning_at(&mut self, path: AttrPath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn warning_at(
+        &mut self,
+        path: AttrPath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Severity::Warning, Some(path), summary, detail);
     }
-    fn push(&mut self, severity: Severity, path: Option<AttrPath>, summary: impl Into<String>, detail: impl Into<String>) {
-        self.0.push(Diagnostic { severity, summary: summary.into(), detail: detail.into(), path });
+    fn push(
+        &mut self,
+        severity: Severity,
+        path: Option<AttrPath>,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
+        self.0.push(Diagnostic {
+            severity,
+            summary: summary.into(),
+            detail: detail.into(),
+            path,
+        });
     }
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
@@ -50,7 +71,11 @@ impl Diagnostics {
     }
     /// `Err(self)` when there are errors, so `?` can stop at the first failing phase.
     pub fn into_result(self) -> Result<Diagnostics, Diagnostics> {
-        if self.has_errors() { Err(self) } else { Ok(self) }
+        if self.has_errors() {
+            Err(self)
+        } else {
+            Ok(self)
+        }
     }
 }
 
@@ -62,7 +87,11 @@ pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnosti
 }
 
 /// One located error as a `Diagnostics`.
-pub fn error_at(path: AttrPath, summary: impl Into<String>, detail: impl Into<String>) -> Diagnostics {
+pub fn error_at(
+    path: AttrPath,
+    summary: impl Into<String>,
+    detail: impl Into<String>,
+) -> Diagnostics {
     let mut d = Diagnostics::new();
     d.error_at(path, summary, detail);
     d

@@ -51,18 +51,32 @@ pub trait Resource: Send + Sync + 'static {
     /// `config` may contain unknown values: only check what is known.
     fn validate(&self, _config: &Value, _diags: &mut Diagnostics) {}
     /// Resource-specific plan rules, run after the generic planner.
-    fn modify_plan(&self, _req: &PlanRequest<'_>, _planned: &mut Planned, _diags: &mut Diagnostics) {}
+    fn modify_plan(
+        &self,
+        _req: &PlanRequest<'_>,
+        _planned: &mut Planned,
+        _diags: &mut Diagnostics,
+    ) {
+    }
     /// Create the object; return the new state (all unknowns resolved).
     async fn create(&self, ctx: &ProviderData, planned: &Value) -> Result<Value, Diagnostics>;
     /// Refresh. `Ok(None)` = deleted out of band (Terraform plans a re-create).
     async fn read(&self, ctx: &ProviderData, state: &Value) -> Result<Option<Value>, Diagnostics>;
-    async fn update(&self, ctx: &ProviderData, prior: &Value, planned: &Value) -> Result<Value, Diagnostics>;
+    async fn update(
+        &self,
+        ctx: &ProviderData,
+        prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, Diagnostics>;
     async fn delete(&self, ctx: &ProviderData, prior: &Value) -> Result<(), Diagnostics>;
     /// Turn an import ID into a minimal state that `read` can complete.
     async fn import(&self, _ctx: &ProviderData, _id: &str) -> Result<Value, Diagnostics> {
         Err(diag::error(
             "Import not supported",
-            format!("{} cannot be imported; declare it and let Terraform create it.", self.type_name()),
+            format!(
+                "{} cannot be imported; declare it and let Terraform create it.",
+                self.type_name()
+            ),
         ))
     }
 }

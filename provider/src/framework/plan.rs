@@ -33,7 +33,10 @@ pub fn validate(block: &Block, config: &Value, path: &AttrPath, diags: &mut Diag
         match b.nesting {
             Nesting::Single => validate(&b.block, v, &bpath, diags),
             // Terraform cannot point into a set element, so set errors point at the block.
-            Nesting::Set => v.elements().iter().for_each(|e| validate(&b.block, e, &bpath, diags)),
+            Nesting::Set => v
+                .elements()
+                .iter()
+                .for_each(|e| validate(&b.block, e, &bpath, diags)),
             Nesting::List => {
                 for (i, e) in v.elements().iter().enumerate() {
                     validate(&b.block, e, &bpath.then_index(i), diags);
@@ -53,7 +56,10 @@ pub struct Planned {
 /// (config merged with prior values of computed attributes).
 pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) -> Planned {
     if proposed.is_null() {
-        return Planned { state: Value::Null, requires_replace: vec![] };
+        return Planned {
+            state: Value::Null,
+            requires_replace: vec![],
+        };
     }
     let creating = prior.is_null();
     let mut state = proposed.clone();
@@ -61,11 +67,17 @@ pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) ->
 
     let mut requires_replace = Vec::new();
     if !creating {
-        let changed = schema.block.attributes.iter().any(|a| {
-            a.presence != Presence::Computed && state.attr(a.name) != prior.attr(a.name)
-        }) || schema.block.blocks.iter().any(|b| state.attr(b.type_name) != prior.attr(b.type_name));
+        let changed =
+            schema.block.attributes.iter().any(|a| {
+                a.presence != Presence::Computed && state.attr(a.name) != prior.attr(a.name)
+            }) || schema
+                .block
+                .blocks
+                .iter()
+                .any(|b| state.attr(b.type_name) != prior.attr(b.type_name));
         for a in &schema.block.attributes {
-            if a.presence == Presence::Computed && a.when_changed == WhenChanged::Unknown && changed {
+            if a.presence == Presence::Computed && a.when_changed == WhenChanged::Unknown && changed
+            {
                 state.set_attr(a.name, Value::Unknown);
             }
             if a.requires_replace && state.attr(a.name) != prior.attr(a.name) {
@@ -73,7 +85,10 @@ pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) ->
             }
         }
     }
-    Planned { state, requires_replace }
+    Planned {
+        state,
+        requires_replace,
+    }
 }
 
 /// Defaults and unknowns for computed attributes the config leaves null.
@@ -91,7 +106,9 @@ fn fill_block(block: &Block, state: &mut Value, config: &Value, creating: bool) 
     }
     for b in &block.blocks {
         let cfg = config.attr(b.type_name).clone();
-        let Some(v) = state.attr_mut(b.type_name) else { continue };
+        let Some(v) = state.attr_mut(b.type_name) else {
+            continue;
+        };
         match (b.nesting, v) {
             (Nesting::Single, v) if !v.is_null() => fill_block(&b.block, v, &cfg, creating),
             (Nesting::List, Value::List(items)) => {
@@ -109,7 +126,12 @@ fn fill_block(block: &Block, state: &mut Value, config: &Value, creating: bool) 
 
 /// Rule 1: a configured (non-null) value must be planned exactly as configured.
 /// Returns the offending attribute paths.
-pub fn check_plan_consistent(block: &Block, config: &Value, planned: &Value, path: &AttrPath) -> Vec<String> {
+pub fn check_plan_consistent(
+    block: &Block,
+    config: &Value,
+    planned: &Value,
+    path: &AttrPath,
+) -> Vec<String> {
     let mut bad = Vec::new();
     for a in &block.attributes {
         let c = config.attr(a.name);
@@ -120,13 +142,21 @@ pub fn check_plan_consistent(block: &Block, config: &Value, planned: &Value, pat
             Presence::Computed => false,
         };
         if must_equal && c.is_wholly_known() && c != p {
-            bad.push(format!("{}: config {:?} planned {:?}", path.then_attr(a.name), c, p));
+            bad.push(format!(
+                "{}: config {:?} planned {:?}",
+                path.then_attr(a.name),
+                c,
+                p
+            ));
         }
     }
     for b in &block.blocks {
         let (c, p) = (config.attr(b.type_name), planned.attr(b.type_name));
         if c.is_wholly_known() && c.elements().len() != p.elements().len() {
-            bad.push(format!("{}: block count changed", path.then_attr(b.type_name)));
+            bad.push(format!(
+                "{}: block count changed",
+                path.then_attr(b.type_name)
+            ));
         }
     }
     bad
@@ -149,7 +179,12 @@ fn walk_apply(p: &Value, a: &Value, path: &AttrPath, bad: &mut Vec<String>) {
         (Value::Unknown, _) => {}
         (Value::Object(pm), Value::Object(am)) => {
             for (k, pv) in pm {
-                walk_apply(pv, am.get(k).unwrap_or(&Value::Null), &path.then_attr(k), bad);
+                walk_apply(
+                    pv,
+                    am.get(k).unwrap_or(&Value::Null),
+                    &path.then_attr(k),
+                    bad,
+                );
             }
         }
         (Value::List(pl), Value::List(al)) if pl.len() == al.len() => {
@@ -180,7 +215,12 @@ mod tests {
     use crate::framework::schema::Attribute;
 
     fn obj(pairs: &[(&str, Value)]) -> Value {
-        Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     fn schema() -> Schema {
@@ -196,13 +236,18 @@ mod tests {
 
     #[test]
     fn create_plans_defaults_and_unknowns() {
-        let cfg = obj(&[("name", Value::string("a")), ("image", Value::string("img"))]);
+        let cfg = obj(&[
+            ("name", Value::string("a")),
+            ("image", Value::string("img")),
+        ]);
         let p = plan(&schema(), &Value::Null, &cfg, &cfg);
         assert_eq!(p.state.attr("running"), &Value::Bool(true));
         assert_eq!(p.state.attr("description"), &Value::Unknown);
         assert_eq!(p.state.attr("status"), &Value::Unknown);
         assert!(p.requires_replace.is_empty());
-        assert!(check_plan_consistent(&schema().block, &cfg, &p.state, &AttrPath::root()).is_empty());
+        assert!(
+            check_plan_consistent(&schema().block, &cfg, &p.state, &AttrPath::root()).is_empty()
+        );
     }
 
     #[test]
@@ -215,7 +260,10 @@ mod tests {
             ("status", Value::string("Running")),
             ("location", Value::string("none")),
         ]);
-        let cfg = obj(&[("name", Value::string("a")), ("image", Value::string("img"))]);
+        let cfg = obj(&[
+            ("name", Value::string("a")),
+            ("image", Value::string("img")),
+        ]);
         // Terraform's proposed new state copies prior values of unset computed attributes.
         let p = plan(&schema(), &prior, &prior, &cfg);
         assert_eq!(p.state, prior);
@@ -234,7 +282,10 @@ mod tests {
         let mut proposed = prior.clone();
         proposed.set_attr("image", Value::string("img2"));
         proposed.set_attr("running", Value::Null);
-        let cfg = obj(&[("name", Value::string("a")), ("image", Value::string("img2"))]);
+        let cfg = obj(&[
+            ("name", Value::string("a")),
+            ("image", Value::string("img2")),
+        ]);
         let p = plan(&schema(), &prior, &proposed, &cfg);
         assert_eq!(p.state.attr("status"), &Value::Unknown);
         assert_eq!(p.state.attr("location"), &Value::string("none"));
@@ -248,8 +299,14 @@ mod tests {
         let ok = obj(&[("a", Value::string("x")), ("b", Value::string("y"))]);
         assert!(check_apply_consistent(&planned, &ok, &AttrPath::root()).is_empty());
         let bad = obj(&[("a", Value::string("z")), ("b", Value::string("y"))]);
-        assert_eq!(check_apply_consistent(&planned, &bad, &AttrPath::root()).len(), 1);
+        assert_eq!(
+            check_apply_consistent(&planned, &bad, &AttrPath::root()).len(),
+            1
+        );
         let unknown = obj(&[("a", Value::string("x")), ("b", Value::Unknown)]);
-        assert_eq!(check_apply_consistent(&planned, &unknown, &AttrPath::root()).len(), 1);
+        assert_eq!(
+            check_apply_consistent(&planned, &unknown, &AttrPath::root()).len(),
+            1
+        );
     }
 }

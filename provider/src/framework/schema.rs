@@ -65,7 +65,12 @@ impl Attribute {
     /// inner attributes can be optional (a plain `map(object)` type cannot express that
     /// in Terraform 1.0).
     pub fn nested_map(name: &'static str, attributes: Vec<Attribute>) -> Self {
-        let obj = Type::Object(attributes.iter().map(|a| (a.name.to_string(), a.ty.clone())).collect());
+        let obj = Type::Object(
+            attributes
+                .iter()
+                .map(|a| (a.name.to_string(), a.ty.clone()))
+                .collect(),
+        );
         let mut a = Self::new(name, Type::map(obj), Presence::Optional);
         a.nested_map = Some(attributes);
         a
@@ -107,7 +112,10 @@ impl Attribute {
         self
     }
     pub fn is_computed(&self) -> bool {
-        matches!(self.presence, Presence::Computed | Presence::OptionalComputed)
+        matches!(
+            self.presence,
+            Presence::Computed | Presence::OptionalComputed
+        )
     }
     /// Settable in configuration.
     pub fn is_configurable(&self) -> bool {
@@ -123,11 +131,18 @@ impl Attribute {
         pb::schema::Attribute {
             name: self.name.to_string(),
             // A nested attribute has no `type`: Terraform derives it from `nested_type`.
-            r#type: if nested_type.is_some() { Vec::new() } else { self.ty.to_json_bytes() },
+            r#type: if nested_type.is_some() {
+                Vec::new()
+            } else {
+                self.ty.to_json_bytes()
+            },
             nested_type,
             description: self.description.to_string(),
             required: self.presence == Presence::Required,
-            optional: matches!(self.presence, Presence::Optional | Presence::OptionalComputed),
+            optional: matches!(
+                self.presence,
+                Presence::Optional | Presence::OptionalComputed
+            ),
             computed: self.is_computed(),
             sensitive: self.sensitive,
             description_kind: pb::StringKind::Markdown as i32,
@@ -155,7 +170,14 @@ pub struct NestedBlock {
 
 impl NestedBlock {
     pub fn new(type_name: &'static str, nesting: Nesting, block: Block) -> Self {
-        NestedBlock { type_name, nesting, block, min_items: 0, max_items: 0, description: "" }
+        NestedBlock {
+            type_name,
+            nesting,
+            block,
+            min_items: 0,
+            max_items: 0,
+            description: "",
+        }
     }
     pub fn desc(mut self, d: &'static str) -> Self {
         self.description = d;
@@ -180,7 +202,11 @@ pub struct Block {
 
 impl Block {
     pub fn new(attributes: Vec<Attribute>) -> Self {
-        Block { description: "", attributes, blocks: Vec::new() }
+        Block {
+            description: "",
+            attributes,
+            blocks: Vec::new(),
+        }
     }
     pub fn with_blocks(mut self, blocks: Vec<NestedBlock>) -> Self {
         self.blocks = blocks;
@@ -245,6 +271,9 @@ impl Schema {
         self.block.ty()
     }
     pub fn to_proto(&self) -> pb::Schema {
-        pb::Schema { version: self.version, block: Some(self.block.to_proto(self.version)) }
+        pb::Schema {
+            version: self.version,
+            block: Some(self.block.to_proto(self.version)),
+        }
     }
 }

@@ -84,7 +84,12 @@ impl ProviderService {
             .read()
             .ok()
             .and_then(|g| g.clone())
-            .ok_or_else(|| super::diag::error("Provider not configured", "ConfigureProvider was not called before this operation."))
+            .ok_or_else(|| {
+                super::diag::error(
+                    "Provider not configured",
+                    "ConfigureProvider was not called before this operation.",
+                )
+            })
     }
 }
 
@@ -101,8 +106,12 @@ fn decode(dv: &Option<pb::DynamicValue>, ty: &Type) -> Result<Value, Status> {
 }
 
 fn encode(v: &Value, ty: &Type) -> Result<Option<pb::DynamicValue>, Status> {
-    let msgpack = cty::msgpack::encode(v, ty).map_err(|e| Status::internal(format!("cannot encode value: {e}")))?;
-    Ok(Some(pb::DynamicValue { msgpack, json: vec![] }))
+    let msgpack = cty::msgpack::encode(v, ty)
+        .map_err(|e| Status::internal(format!("cannot encode value: {e}")))?;
+    Ok(Some(pb::DynamicValue {
+        msgpack,
+        json: vec![],
+    }))
 }
 
 pub fn path_to_proto(p: &AttrPath) -> pb::AttributePath {
@@ -137,7 +146,11 @@ fn diags_to_proto(d: &Diagnostics) -> Vec<pb::Diagnostic> {
 }
 
 /// Validate a configuration against a schema's validators plus a custom check.
-fn validate_with(schema: &Schema, config: &Value, custom: impl FnOnce(&Value, &mut Diagnostics)) -> Diagnostics {
+fn validate_with(
+    schema: &Schema,
+    config: &Value,
+    custom: impl FnOnce(&Value, &mut Diagnostics),
+) -> Diagnostics {
     let mut diags = Diagnostics::new();
     plan::validate(&schema.block, config, &AttrPath::root(), &mut diags);
     custom(config, &mut diags);
@@ -146,19 +159,26 @@ fn validate_with(schema: &Schema, config: &Value, custom: impl FnOnce(&Value, &m
 
 #[tonic::async_trait]
 impl Provider for ProviderService {
-    async fn get_metadata(&self, _r: Request<pb::get_metadata::Request>) -> RpcResult<pb::get_metadata::Response> {
+    async fn get_metadata(
+        &self,
+        _r: Request<pb::get_metadata::Request>,
+    ) -> RpcResult<pb::get_metadata::Response> {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(pb::ServerCapabilities::default()),
             diagnostics: vec![],
             data_sources: self
                 .data_sources
                 .keys()
-                .map(|n| pb::get_metadata::DataSourceMetadata { type_name: n.to_string() })
+                .map(|n| pb::get_metadata::DataSourceMetadata {
+                    type_name: n.to_string(),
+                })
                 .collect(),
             resources: self
                 .resources
                 .keys()
-                .map(|n| pb::get_metadata::ResourceMetadata { type_name: n.to_string() })
+                .map(|n| pb::get_metadata::ResourceMetadata {
+                    type_name: n.to_string(),
+                })
                 .collect(),
             functions: vec![],
             ephemeral_resources: vec![],
@@ -171,7 +191,11 @@ impl Provider for ProviderService {
     ) -> RpcResult<pb::get_provider_schema::Response> {
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.provider_schema.to_proto()),
-            resource_schemas: self.resources.iter().map(|(n, e)| (n.to_string(), e.schema.to_proto())).collect(),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(n, e)| (n.to_string(), e.schema.to_proto()))
+                .collect(),
             data_source_schemas: self
                 .data_sources
                 .iter()
@@ -191,7 +215,9 @@ impl Provider for ProviderService {
     ) -> RpcResult<pb::validate_provider_config::Response> {
         let config = decode(&r.get_ref().config, &self.provider_schema.ty())?;
         let diags = validate_with(&self.provider_schema, &config, config::validate);
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
     async fn configure_provider(
@@ -208,7 +234,9 @@ impl Provider for ProviderService {
             }
             Err(d) => d,
         };
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
     async fn validate_resource_config(
@@ -218,7 +246,9 @@ impl Provider for ProviderService {
         let e = self.resource(&r.get_ref().type_name)?;
         let config = decode(&r.get_ref().config, &e.ty)?;
         let diags = validate_with(&e.schema, &config, |c, d| e.imp.validate(c, d));
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -228,7 +258,9 @@ impl Provider for ProviderService {
         let e = self.data_source(&r.get_ref().type_name)?;
         let config = decode(&r.get_ref().config, &e.ty)?;
         let diags = validate_with(&e.schema, &config, |c, d| e.imp.validate(c, d));
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags_to_proto(&diags) }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diags_to_proto(&diags),
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -238,9 +270,17 @@ impl Provider for ProviderService {
         let req = r.get_ref();
         let e = self.resource(&req.type_name)?;
         let mut diags = Diagnostics::new();
-        let raw = req.raw_state.as_ref().map(|r| r.json.as_slice()).unwrap_or_default();
+        let raw = req
+            .raw_state
+            .as_ref()
+            .map(|r| r.json.as_slice())
+            .unwrap_or_default();
         let value = if raw.is_empty() {
-            if req.raw_state.as_ref().is_some_and(|r| !r.flatmap.is_empty()) {
+            if req
+                .raw_state
+                .as_ref()
+                .is_some_and(|r| !r.flatmap.is_empty())
+            {
                 diags.error(
                     "Unsupported state format",
                     "This state uses the pre-0.12 flatmap format; refresh it with the provider that wrote it first.",
@@ -265,7 +305,10 @@ impl Provider for ProviderService {
         }))
     }
 
-    async fn read_resource(&self, r: Request<pb::read_resource::Request>) -> RpcResult<pb::read_resource::Response> {
+    async fn read_resource(
+        &self,
+        r: Request<pb::read_resource::Request>,
+    ) -> RpcResult<pb::read_resource::Response> {
         let req = r.get_ref();
         let e = self.resource(&req.type_name)?;
         let current = decode(&req.current_state, &e.ty)?;
@@ -274,7 +317,10 @@ impl Provider for ProviderService {
             Ok(ctx) => match e.imp.read(&ctx, &current).await {
                 Ok(Some(v)) => (v, Diagnostics::new()),
                 Ok(None) => {
-                    tracing::info!(resource = req.type_name, "object no longer exists; removing it from state");
+                    tracing::info!(
+                        resource = req.type_name,
+                        "object no longer exists; removing it from state"
+                    );
                     (Value::Null, Diagnostics::new())
                 }
                 Err(d) => (current.clone(), d),
@@ -300,8 +346,20 @@ impl Provider for ProviderService {
         let mut planned = plan::plan(&e.schema, &prior, &proposed, &config);
         let mut diags = Diagnostics::new();
         if !planned.state.is_null() {
-            e.imp.modify_plan(&PlanRequest { prior: &prior, config: &config }, &mut planned, &mut diags);
-            let bad = plan::check_plan_consistent(&e.schema.block, &config, &planned.state, &AttrPath::root());
+            e.imp.modify_plan(
+                &PlanRequest {
+                    prior: &prior,
+                    config: &config,
+                },
+                &mut planned,
+                &mut diags,
+            );
+            let bad = plan::check_plan_consistent(
+                &e.schema.block,
+                &config,
+                &planned.state,
+                &AttrPath::root(),
+            );
             if !bad.is_empty() {
                 tracing::error!(resource = req.type_name, problems = ?bad, "plan differs from configuration (provider bug)");
             }
@@ -410,7 +468,12 @@ impl Provider for ProviderService {
         }))
     }
 
-    async fn stop_provider(&self, _r: Request<pb::stop_provider::Request>) -> RpcResult<pb::stop_provider::Response> {
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+    async fn stop_provider(
+        &self,
+        _r: Request<pb::stop_provider::Request>,
+    ) -> RpcResult<pb::stop_provider::Response> {
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }

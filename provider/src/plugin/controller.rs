@@ -18,18 +18,30 @@ impl Controller {
     pub fn new() -> (Self, impl std::future::Future<Output = ()> + Send + 'static) {
         let stop = Arc::new(Notify::new());
         let waiter = stop.clone();
-        (Controller { stop, exit_on_shutdown: true }, async move { waiter.notified().await })
+        (
+            Controller {
+                stop,
+                exit_on_shutdown: true,
+            },
+            async move { waiter.notified().await },
+        )
     }
 
     /// A controller that ignores Shutdown (debug/reattach mode).
     pub fn persistent() -> Self {
-        Controller { stop: Arc::new(Notify::new()), exit_on_shutdown: false }
+        Controller {
+            stop: Arc::new(Notify::new()),
+            exit_on_shutdown: false,
+        }
     }
 }
 
 #[tonic::async_trait]
 impl GrpcController for Controller {
-    async fn shutdown(&self, _req: tonic::Request<Empty>) -> Result<tonic::Response<Empty>, tonic::Status> {
+    async fn shutdown(
+        &self,
+        _req: tonic::Request<Empty>,
+    ) -> Result<tonic::Response<Empty>, tonic::Status> {
         tracing::debug!("shutdown requested by the plugin client");
         if !self.exit_on_shutdown {
             return Ok(tonic::Response::new(Empty {}));

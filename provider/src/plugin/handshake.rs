@@ -7,7 +7,8 @@ use std::path::Path;
 use base64::Engine;
 
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 pub const CLIENT_CERT_ENV: &str = "PLUGIN_CLIENT_CERT";
 /// go-plugin core protocol version and our application (tfplugin) protocol version.
 pub const CORE_PROTOCOL: u32 = 1;
@@ -28,7 +29,10 @@ pub fn line(socket: &Path, cert_der: Option<&[u8]>) -> String {
     let cert = cert_der
         .map(|d| base64::engine::general_purpose::STANDARD_NO_PAD.encode(d))
         .unwrap_or_default();
-    format!("{CORE_PROTOCOL}|{APP_PROTOCOL}|unix|{}|grpc|{cert}", socket.display())
+    format!(
+        "{CORE_PROTOCOL}|{APP_PROTOCOL}|unix|{}|grpc|{cert}",
+        socket.display()
+    )
 }
 
 /// Print and flush the handshake line. Nothing else may be written to stdout before it.

@@ -13,7 +13,11 @@ use tracing_subscriber::prelude::*;
 
 /// Install the hclog layer. `FLOE_PROVIDER_LOG` (trace|debug|info|warn|error) sets the level.
 pub fn init() {
-    let level = match std::env::var("FLOE_PROVIDER_LOG").unwrap_or_default().to_lowercase().as_str() {
+    let level = match std::env::var("FLOE_PROVIDER_LOG")
+        .unwrap_or_default()
+        .to_lowercase()
+        .as_str()
+    {
         "trace" => Level::TRACE,
         "info" => Level::INFO,
         "warn" => Level::WARN,
@@ -47,7 +51,8 @@ impl Visit for Fields {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
-            self.extra.insert(field.name().to_string(), format!("{value:?}").into());
+            self.extra
+                .insert(field.name().to_string(), format!("{value:?}").into());
         }
     }
 }
@@ -55,7 +60,8 @@ impl Visit for Fields {
 impl<S: Subscriber> Layer<S> for HclogLayer {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
         // Our own events at the chosen level; dependencies (h2, rustls, ...) only when loud.
-        let ours = metadata.target().starts_with("floe_provider") || metadata.target().starts_with("terraform_provider_incus");
+        let ours = metadata.target().starts_with("floe_provider")
+            || metadata.target().starts_with("terraform_provider_incus");
         *metadata.level() <= if ours { self.max } else { Level::WARN }
     }
 
@@ -73,7 +79,10 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         obj.insert("@level".into(), level.into());
         obj.insert("@message".into(), fields.message.into());
         obj.insert("@module".into(), "incus".into());
-        obj.insert("@timestamp".into(), hclog_timestamp(SystemTime::now()).into());
+        obj.insert(
+            "@timestamp".into(),
+            hclog_timestamp(SystemTime::now()).into(),
+        );
         let line = serde_json::Value::Object(obj).to_string();
         let mut err = std::io::stderr().lock();
         let _ = writeln!(err, "{line}");

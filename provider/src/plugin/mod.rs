@@ -23,9 +23,12 @@ const MAX_MESSAGE: usize = 256 << 20;
 
 /// Run as a plugin launched by Terraform/OpenTofu. Returns when the client shuts us down.
 pub async fn serve(service: ProviderService) -> anyhow::Result<()> {
-    let client_cert = std::env::var(handshake::CLIENT_CERT_ENV).ok().filter(|s| !s.trim().is_empty());
+    let client_cert = std::env::var(handshake::CLIENT_CERT_ENV)
+        .ok()
+        .filter(|s| !s.trim().is_empty());
     let socket = SocketFile::new()?;
-    let listener = UnixListener::bind(&socket.0).with_context(|| format!("binding {}", socket.0.display()))?;
+    let listener =
+        UnixListener::bind(&socket.0).with_context(|| format!("binding {}", socket.0.display()))?;
     let (controller, shutdown) = Controller::new();
     let router = routes(service, controller).await;
 
@@ -39,7 +42,9 @@ pub async fn serve(service: ProviderService) -> anyhow::Result<()> {
             let acceptor = tls.acceptor;
             tokio::spawn(async move {
                 loop {
-                    let Ok((sock, _)) = listener.accept().await else { break };
+                    let Ok((sock, _)) = listener.accept().await else {
+                        break;
+                    };
                     let acceptor = acceptor.clone();
                     let tx = tx.clone();
                     tokio::spawn(async move {
@@ -47,7 +52,9 @@ pub async fn serve(service: ProviderService) -> anyhow::Result<()> {
                             Ok(stream) => {
                                 let _ = tx.send(Ok::<_, std::io::Error>(stream)).await;
                             }
-                            Err(e) => tracing::warn!("TLS handshake with the plugin client failed: {e}"),
+                            Err(e) => {
+                                tracing::warn!("TLS handshake with the plugin client failed: {e}")
+                            }
                         }
                     });
                 }
@@ -89,11 +96,16 @@ pub async fn serve_debug(service: ProviderService, provider_address: &str) -> an
     let stop = async move {
         let _ = tokio::signal::ctrl_c().await;
     };
-    router.serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop).await?;
+    router
+        .serve_with_incoming_shutdown(UnixListenerStream::new(listener), stop)
+        .await?;
     Ok(())
 }
 
-async fn routes(service: ProviderService, controller: Controller) -> tonic::transport::server::Router {
+async fn routes(
+    service: ProviderService,
+    controller: Controller,
+) -> tonic::transport::server::Router {
     let (reporter, health) = tonic_health::server::health_reporter();
     // go-plugin's client pings the "plugin" service.
     reporter
@@ -104,7 +116,9 @@ async fn routes(service: ProviderService, controller: Controller) -> tonic::tran
         .max_encoding_message_size(MAX_MESSAGE);
     Server::builder()
         .add_service(health)
-        .add_service(crate::proto::plugin::grpc_controller_server::GrpcControllerServer::new(controller))
+        .add_service(
+            crate::proto::plugin::grpc_controller_server::GrpcControllerServer::new(controller),
+        )
         .add_service(provider)
 }
 
@@ -125,7 +139,11 @@ impl SocketFile {
         let dir = std::env::var_os("PLUGIN_UNIX_SOCKET_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(std::env::temp_dir);
-        let path = dir.join(format!("plugin-incus-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()));
+        let path = dir.join(format!(
+            "plugin-incus-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         let _ = SOCKET_PATH.set(path.clone());
         Ok(SocketFile(path))
     }
@@ -138,4 +156,3 @@ impl Drop for SocketFile {
 }
 
 pub use handshake::check_magic_cookie;
-

@@ -41,23 +41,36 @@ impl ServerTls {
             .context("TLS server certificate")?;
         // grpc-go requires HTTP/2 to be negotiated by ALPN.
         config.alpn_protocols = vec![b"h2".to_vec()];
-        Ok(ServerTls { cert_der, acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)) })
+        Ok(ServerTls {
+            cert_der,
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
+        })
     }
 }
 
 /// Mirrors go-plugin's own generated certificate: SAN/CN localhost, CA flag, server+client EKU.
 fn self_signed() -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose};
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
     let mut params = CertificateParams::new(vec!["localhost".to_string()])?;
-    params.distinguished_name.push(DnType::CommonName, "localhost");
-    params.distinguished_name.push(DnType::OrganizationName, "HashiCorp");
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "HashiCorp");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
         KeyUsagePurpose::KeyCertSign,
     ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
     let cert = params.self_signed(&key)?;
     Ok((cert.der().to_vec(), key.serialize_der()))
@@ -111,4 +124,3 @@ impl ClientCertVerifier for PinnedClientCert {
         self.algorithms.supported_schemes()
     }
 }
-

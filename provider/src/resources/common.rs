@@ -11,7 +11,18 @@ use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 
 /// Device types Incus knows (the Go provider's list).
 pub const DEVICE_TYPES: &[&str] = &[
-    "none", "disk", "nic", "unix-char", "unix-block", "usb", "gpu", "infiniband", "proxy", "unix-hotplug", "tpm", "pci",
+    "none",
+    "disk",
+    "nic",
+    "unix-char",
+    "unix-block",
+    "usb",
+    "gpu",
+    "infiniband",
+    "proxy",
+    "unix-hotplug",
+    "tpm",
+    "pci",
 ];
 
 /// The `device` block of instances and profiles: a set of {name, type, properties}.
@@ -20,11 +31,13 @@ pub fn device_block() -> NestedBlock {
         "device",
         Nesting::Set,
         Block::new(vec![
-            Attribute::required("name", Type::String).desc("Device name, unique within the instance or profile."),
+            Attribute::required("name", Type::String)
+                .desc("Device name, unique within the instance or profile."),
             Attribute::required("type", Type::String)
                 .desc("Device type: `disk`, `nic`, `proxy`, `unix-char`, ...")
                 .validate(crate::one_of!(DEVICE_TYPES)),
-            Attribute::required("properties", Type::map(Type::String)).desc("Device options, e.g. `path`, `source`, `pool`, `listen`, `connect`."),
+            Attribute::required("properties", Type::map(Type::String))
+                .desc("Device options, e.g. `path`, `source`, `pool`, `listen`, `connect`."),
         ]),
     )
     .desc("A device attached directly to the object (profile devices are not listed).")
@@ -35,8 +48,15 @@ pub fn device_block() -> NestedBlock {
 pub fn devices_from_value(v: &Value) -> Devices {
     let mut out = Devices::new();
     for d in v.elements() {
-        let Some(name) = d.attr("name").as_str() else { continue };
-        let mut props: Config = d.attr("properties").string_map().into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let Some(name) = d.attr("name").as_str() else {
+            continue;
+        };
+        let mut props: Config = d
+            .attr("properties")
+            .string_map()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
         if let Some(t) = d.attr("type").as_str() {
             props.insert("type".into(), t.to_string());
         }
@@ -109,7 +129,11 @@ pub fn config_to_state(server: &Config, user: &Value, computed_prefixes: &[&str]
 /// The config to send: the user's keys (no null/"") plus the server's computed keys the
 /// user does not manage (so a PUT does not drop `volatile.*`).
 pub fn config_for_put(planned: &Value, server: &Config, computed_prefixes: &[&str]) -> Config {
-    let mut out: Config = planned.string_map().into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    let mut out: Config = planned
+        .string_map()
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
     for (k, v) in server {
         let user_set = planned.entries().is_some_and(|m| m.contains_key(k));
         if is_computed_key(k, computed_prefixes) && !user_set {
@@ -129,9 +153,16 @@ pub struct ImportId {
 }
 
 /// Parse `[remote:][project/]name[,opt=value...]`; `allowed_options` lists accepted keys.
-pub fn parse_import_id(id: &str, format: &str, allowed_options: &[&str]) -> Result<ImportId, Diagnostics> {
+pub fn parse_import_id(
+    id: &str,
+    format: &str,
+    allowed_options: &[&str],
+) -> Result<ImportId, Diagnostics> {
     let bad = |why: String| {
-        diag::error("Invalid import ID", format!("{why}. Expected {format}, e.g. `local:default/web1` or `web1`."))
+        diag::error(
+            "Invalid import ID",
+            format!("{why}. Expected {format}, e.g. `local:default/web1` or `web1`."),
+        )
     };
     let mut parts = id.split(',');
     let main = parts.next().unwrap_or_default().trim();
@@ -143,7 +174,11 @@ pub fn parse_import_id(id: &str, format: &str, allowed_options: &[&str]) -> Resu
         if !allowed_options.contains(&k) {
             return Err(bad(format!(
                 "unknown option {k:?} (allowed: {})",
-                if allowed_options.is_empty() { "none".into() } else { allowed_options.join(", ") }
+                if allowed_options.is_empty() {
+                    "none".into()
+                } else {
+                    allowed_options.join(", ")
+                }
             )));
         }
         options.insert(k.to_string(), v.to_string());
@@ -159,7 +194,12 @@ pub fn parse_import_id(id: &str, format: &str, allowed_options: &[&str]) -> Resu
     if name.is_empty() || name.contains('/') {
         return Err(bad(format!("{id:?} has no valid name")));
     }
-    Ok(ImportId { remote, project, name: name.to_string(), options })
+    Ok(ImportId {
+        remote,
+        project,
+        name: name.to_string(),
+        options,
+    })
 }
 
 /// The `remote` to record for an imported object: None when the ID names the default
@@ -195,7 +235,12 @@ pub fn validate_instance_name(v: &Value, path: &AttrPath, diags: &mut Diagnostic
 /// Names of other objects (profiles, ...): no `/`, not empty, not `.` or `..`.
 pub fn validate_object_name(v: &Value, path: &AttrPath, diags: &mut Diagnostics) {
     let Some(s) = v.as_str() else { return };
-    if s.is_empty() || s.contains('/') || s == "." || s == ".." || s.chars().any(char::is_whitespace) {
+    if s.is_empty()
+        || s.contains('/')
+        || s == "."
+        || s == ".."
+        || s.chars().any(char::is_whitespace)
+    {
         diags.error_at(
             path.clone(),
             format!("Invalid name {s:?}"),
@@ -244,22 +289,39 @@ mod tests {
 
     #[test]
     fn config_stripping_and_merging() {
-        let server: Config = [("volatile.x", "1"), ("image.os", "debian"), ("user.a", "b"), ("limits.cpu", "2")]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let server: Config = [
+            ("volatile.x", "1"),
+            ("image.os", "debian"),
+            ("user.a", "b"),
+            ("limits.cpu", "2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
         let user = Value::from_string_map([("user.a".to_string(), "b".to_string())]);
         let state = config_to_state(&server, &user, &["volatile.", "image."]);
         // limits.cpu was added out of band: it shows (drift); volatile/image do not.
-        assert_eq!(state.string_map().keys().cloned().collect::<Vec<_>>(), vec!["limits.cpu", "user.a"]);
+        assert_eq!(
+            state.string_map().keys().cloned().collect::<Vec<_>>(),
+            vec!["limits.cpu", "user.a"]
+        );
         let put = config_for_put(&user, &server, &["volatile.", "image."]);
-        assert_eq!(put.keys().cloned().collect::<Vec<_>>(), vec!["image.os", "user.a", "volatile.x"]);
+        assert_eq!(
+            put.keys().cloned().collect::<Vec<_>>(),
+            vec!["image.os", "user.a", "volatile.x"]
+        );
     }
 
     #[test]
     fn devices_round_trip() {
         let mut devs = Devices::new();
-        devs.insert("root".into(), [("type", "disk"), ("path", "/"), ("pool", "default")].into_iter().map(|(a, b)| (a.into(), b.into())).collect());
+        devs.insert(
+            "root".into(),
+            [("type", "disk"), ("path", "/"), ("pool", "default")]
+                .into_iter()
+                .map(|(a, b)| (a.into(), b.into()))
+                .collect(),
+        );
         let v = devices_to_value(&devs);
         assert_eq!(devices_from_value(&v), devs);
     }

@@ -19,13 +19,22 @@ pub struct Profile;
 pub fn schema() -> Schema {
     Schema::new(
         Block::new(vec![
-            Attribute::required("name", Type::String).replace().desc("Profile name.").validate(common::validate_object_name),
-            Attribute::optional_computed("description", Type::String).default(Value::string("")).desc("Description."),
+            Attribute::required("name", Type::String)
+                .replace()
+                .desc("Profile name.")
+                .validate(common::validate_object_name),
+            Attribute::optional_computed("description", Type::String)
+                .default(Value::string(""))
+                .desc("Description."),
             Attribute::optional_computed("config", Type::map(Type::String))
                 .default(Value::Map(BTreeMap::new()))
                 .desc("Profile config (`limits.*`, `security.*`, `user.*`, `cloud-init.*`, ...)."),
-            Attribute::optional("project", Type::String).replace().desc("Project (default: the remote's or provider's project, else `default`)."),
-            Attribute::optional("remote", Type::String).replace().desc("Remote (default: the provider's default remote)."),
+            Attribute::optional("project", Type::String)
+                .replace()
+                .desc("Project (default: the remote's or provider's project, else `default`)."),
+            Attribute::optional("remote", Type::String)
+                .replace()
+                .desc("Remote (default: the provider's default remote)."),
         ])
         .with_blocks(vec![common::device_block()])
         .desc("Manages an Incus profile."),
@@ -38,23 +47,46 @@ fn client(ctx: &ProviderData, v: &Value) -> Result<Client, Diagnostics> {
 
 fn put_of(planned: &Value) -> ProfilePut {
     ProfilePut {
-        description: planned.attr("description").as_str().unwrap_or_default().to_string(),
-        config: planned.attr("config").string_map().into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+        description: planned
+            .attr("description")
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        config: planned
+            .attr("config")
+            .string_map()
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect(),
         devices: common::devices_from_value(planned.attr("device")),
     }
 }
 
-async fn read_state(ctx: &ProviderData, client: &Client, base: &Value) -> Result<Option<Value>, Diagnostics> {
+async fn read_state(
+    ctx: &ProviderData,
+    client: &Client,
+    base: &Value,
+) -> Result<Option<Value>, Diagnostics> {
     let name = base.attr("name").as_str().unwrap_or_default();
     let p = match client.get_profile(name).await {
         Ok(p) => p,
         Err(e) if e.is_not_found() => return Ok(None),
-        Err(e) => return Err(api_error(ctx, opt_str(base, "remote"), &format!("read profile {name:?}"), &e)),
+        Err(e) => {
+            return Err(api_error(
+                ctx,
+                opt_str(base, "remote"),
+                &format!("read profile {name:?}"),
+                &e,
+            ));
+        }
     };
     let mut s = base.clone();
     s.set_attr("name", Value::string(&p.name));
     s.set_attr("description", Value::string(&p.description));
-    s.set_attr("config", common::config_to_state(&p.config, base.attr("config"), &[]));
+    s.set_attr(
+        "config",
+        common::config_to_state(&p.config, base.attr("config"), &[]),
+    );
     s.set_attr("device", common::devices_to_value(&p.devices));
     Ok(Some(s))
 }
@@ -86,7 +118,11 @@ impl Resource for Profile {
     async fn create(&self, ctx: &ProviderData, planned: &Value) -> Result<Value, Diagnostics> {
         let c = client(ctx, planned)?;
         let remote = opt_str(planned, "remote");
-        let name = planned.attr("name").as_str().unwrap_or_default().to_string();
+        let name = planned
+            .attr("name")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let put = put_of(planned);
         let result = if name == "default" {
             c.update_profile(&name, &put, None).await
@@ -103,7 +139,11 @@ impl Resource for Profile {
             let mut d = api_error(ctx, remote, &format!("create profile {name:?}"), &e);
             let msg = e.daemon_message().unwrap_or_default().to_lowercase();
             let path = if msg.contains("exists") {
-                d.0.iter_mut().for_each(|x| x.detail.push_str("\n\nChoose another name or import the profile with `terraform import`."));
+                d.0.iter_mut().for_each(|x| {
+                    x.detail.push_str(
+                        "\n\nChoose another name or import the profile with `terraform import`.",
+                    )
+                });
                 Some(AttrPath::attr("name"))
             } else if msg.contains("device") {
                 Some(AttrPath::attr("device"))
@@ -115,28 +155,54 @@ impl Resource for Profile {
             d.0.iter_mut().for_each(|x| x.path = path.clone());
             return Err(d);
         }
-        read_state(ctx, &c, planned)
-            .await?
-            .ok_or_else(|| diag::error(format!("Profile {name:?} vanished after creation"), "Another client deleted it."))
+        read_state(ctx, &c, planned).await?.ok_or_else(|| {
+            diag::error(
+                format!("Profile {name:?} vanished after creation"),
+                "Another client deleted it.",
+            )
+        })
     }
 
     async fn read(&self, ctx: &ProviderData, state: &Value) -> Result<Option<Value>, Diagnostics> {
         read_state(ctx, &client(ctx, state)?, state).await
     }
 
-    async fn update(&self, ctx: &ProviderData, _prior: &Value, planned: &Value) -> Result<Value, Diagnostics> {
+    async fn update(
+        &self,
+        ctx: &ProviderData,
+        _prior: &Value,
+        planned: &Value,
+    ) -> Result<Value, Diagnostics> {
         let c = client(ctx, planned)?;
-        let name = planned.attr("name").as_str().unwrap_or_default().to_string();
-        let (_, etag) = c
-            .get_profile_with_etag(&name)
-            .await
-            .map_err(|e| api_error(ctx, opt_str(planned, "remote"), &format!("read profile {name:?}"), &e))?;
-        c.update_profile(&name, &put_of(planned), etag.as_deref()).await.map_err(|e| {
-            api_error(ctx, opt_str(planned, "remote"), &format!("update profile {name:?}"), &e)
+        let name = planned
+            .attr("name")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (_, etag) = c.get_profile_with_etag(&name).await.map_err(|e| {
+            api_error(
+                ctx,
+                opt_str(planned, "remote"),
+                &format!("read profile {name:?}"),
+                &e,
+            )
         })?;
-        read_state(ctx, &c, planned)
-            .await?
-            .ok_or_else(|| diag::error(format!("Profile {name:?} vanished during the update"), "Another client deleted it."))
+        c.update_profile(&name, &put_of(planned), etag.as_deref())
+            .await
+            .map_err(|e| {
+                api_error(
+                    ctx,
+                    opt_str(planned, "remote"),
+                    &format!("update profile {name:?}"),
+                    &e,
+                )
+            })?;
+        read_state(ctx, &c, planned).await?.ok_or_else(|| {
+            diag::error(
+                format!("Profile {name:?} vanished during the update"),
+                "Another client deleted it.",
+            )
+        })
     }
 
     async fn delete(&self, ctx: &ProviderData, prior: &Value) -> Result<(), Diagnostics> {
@@ -149,9 +215,18 @@ impl Resource for Profile {
         };
         match result {
             Err(e) if !e.is_not_found() => {
-                let mut d = api_error(ctx, opt_str(prior, "remote"), &format!("delete profile {name:?}"), &e);
+                let mut d = api_error(
+                    ctx,
+                    opt_str(prior, "remote"),
+                    &format!("delete profile {name:?}"),
+                    &e,
+                );
                 if e.daemon_message().is_some_and(|m| m.contains("in use")) {
-                    d.0.iter_mut().for_each(|x| x.detail.push_str("\n\nInstances still use this profile; remove it from them first."));
+                    d.0.iter_mut().for_each(|x| {
+                        x.detail.push_str(
+                            "\n\nInstances still use this profile; remove it from them first.",
+                        )
+                    });
                 }
                 Err(d)
             }
@@ -172,6 +247,11 @@ impl Resource for Profile {
         }
         read_state(ctx, &client(ctx, &s)?, &s)
             .await?
-            .ok_or_else(|| diag::error(format!("Profile {:?} not found", id.name), "Check the name and the `project/` part of the import ID."))
+            .ok_or_else(|| {
+                diag::error(
+                    format!("Profile {:?} not found", id.name),
+                    "Check the name and the `project/` part of the import ID.",
+                )
+            })
     }
 }
