@@ -1,5 +1,5 @@
 //! Round trips through the client versus the `incus` CLI, measured in the same run:
-//! 200 × `exec true` and 200 × small-file push, interleaved (client, CLI, client, CLI...) so
+//! 200 × `exec true` and 200 × small-file push (`BENCH_ROUNDS` to change), interleaved (client, CLI, client, CLI...) so
 //! both see the same daemon load. Prints median and p90 of each and the CLI/client ratio.
 //!
 //! `cargo bench -p incus-client --bench client_roundtrips` (or `make bench-client`).
@@ -9,7 +9,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use incus_client::{Client, ExecRequest, FilePush, InstancesPost, ProjectsPost};
+use incus_client::{Client, ExecMode, ExecRequest, FilePush, InstancesPost, ProjectsPost};
 
 const ROUNDS: usize = 200;
 const WARMUP: usize = 10;
@@ -66,18 +66,21 @@ impl Row {
     }
 }
 
-async fn run(c: &Client, project: &str, name: &str) {
+async fn run(c: Client, project: String, name: String, rounds: usize) {
+    let (project, name) = (project.as_str(), name.as_str());
     let small = vec![b'x'; 512];
     let local = tempfile::NamedTempFile::new().expect("temp file");
     std::fs::write(local.path(), &small).expect("write temp file");
     let local_path = local.path().to_str().expect("utf-8 path").to_string();
     let cli_target = format!("{name}/root/cli-small.txt");
     let true_req = ExecRequest::new(["true"]);
+    let ws_req = ExecRequest::new(["true"]).mode(ExecMode::WebSockets);
     let push = FilePush::file(small.clone()).mode(0o644);
 
     // Warm up both paths (connection pool, page cache, CLI binary).
     for _ in 0..WARMUP {
         c.exec(name, &true_req).await.expect("exec");
+        c.exec(name, &ws_req).await.expect("exec ws");
         cli(project, &["exec", name, "--", "true"]);
         c.push_file(name, "/root/client-small.txt", &push)
             .await
@@ -85,23 +88,19 @@ async fn run(c: &Client, project: &str, name: &str) {
         cli(project, &["file", "push", &local_path, &cli_target]);
     }
 
-    let mut exec = Row {
-        name: "exec true",
+    let row = |name| Row {
+        name,
         client: Vec::new(),
         cli: Vec::new(),
     };
-    let mut files = Row {
-        name: "file push (512 B)",
-        client: Vec::new(),
-        cli: Vec::new(),
-    };
-    let mut exec_ws = Row {
-        name: "exec true, websockets",
-        client: Vec::new(),
-        cli: Vec::new(),
-    };
-    let ws_req = ExecRequest::new(["true"]).stdin(Vec::new());
-    for _ in 0..ROUNDS {
+    let (mut exec, mut files, mut exec_ws) = (
+        row("exec true"),
+        row("file push (512 B)"),
+        row("exec true, websockets"),
+    );
+    let load_before = loadavg();
+    let started = Instant::now();
+    for _ in 0..rounds {
         let t = Instant::now();
         let out = c.exec(name, &true_req).await.expect("exec");
         exec.client.push(t.elapsed());
@@ -123,20 +122,37 @@ async fn run(c: &Client, project: &str, name: &str) {
 
         // Websocket mode (what the CLI itself uses), for comparison with record-output.
         let t = Instant::now();
-        c.exec(name, &ws_req).await.expect("exec ws");
+        let out = c.exec(name, &ws_req).await.expect("exec ws");
         exec_ws.client.push(t.elapsed());
+        assert_eq!(out.exit_code, 0);
     }
     exec_ws.cli = exec.cli.clone();
 
-    println!("incus-client vs incus CLI, {ROUNDS} round trips each, interleaved, same run:");
+    println!(
+        "incus-client vs incus CLI, {rounds} round trips each, interleaved, same run ({:.0} s; load average before {load_before}, after {}):",
+        started.elapsed().as_secs_f64(),
+        loadavg()
+    );
     exec.print();
     files.print();
     exec_ws.print();
 }
 
+/// 1-minute load average: the daemon is shared, so say how busy the machine was.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into())
+}
+
 #[tokio::main]
 async fn main() {
-    // `cargo bench` passes `--bench`; we take no options.
+    // `cargo bench` passes `--bench`; we take no options. BENCH_ROUNDS overrides 200.
+    let rounds = std::env::var("BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(ROUNDS);
     let image = std::env::var("FLOE_IMAGE").unwrap_or_else(|_| "local/debian12".into());
     let base = Client::local().expect("client");
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
@@ -163,19 +179,18 @@ async fn main() {
     let mut create = InstancesPost::container_from_alias(&name, &image);
     create.start = true;
     let created = c.create_instance(&create).await;
-    if created.is_ok() {
-        // Let systemd settle so it does not compete with the measurements.
-        let _ = c
-            .exec(
-                &name,
-                &ExecRequest::new(["systemctl", "is-system-running", "--wait"])
-                    .timeout(Duration::from_secs(60)),
-            )
-            .await;
-        run(&c, &project, &name).await;
-    }
+    // Run in a task so that a panic still reaches the cleanup below.
+    let outcome = match &created {
+        Ok(()) => {
+            // Let systemd settle so it does not compete with the measurements.
+            let settle = ExecRequest::new(["systemctl", "is-system-running", "--wait"])
+                .timeout(Duration::from_secs(60));
+            let _ = c.exec(&name, &settle).await;
+            tokio::spawn(run(c.clone(), project.clone(), name.clone(), rounds)).await
+        }
+        Err(_) => Ok(()),
+    };
 
-    // Clean up whatever happened above.
     if let Err(e) = c.force_delete_instance(&name).await {
         eprintln!("cleanup: {e}");
     }
@@ -183,4 +198,7 @@ async fn main() {
         eprintln!("cleanup: {e}");
     }
     created.expect("create bench container");
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }

@@ -24,6 +24,18 @@ use crate::client::{ApiResponse, Body, Call, Client};
 use crate::error::{Error, Result};
 use crate::ws;
 
+/// How [`Client::exec`] talks to the daemon.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExecMode {
+    /// Record-output when there is no stdin, websockets otherwise.
+    #[default]
+    Auto,
+    /// Output written to log files, read and deleted afterwards (no stdin possible).
+    RecordOutput,
+    /// One websocket per fd (what the `incus` CLI does).
+    WebSockets,
+}
+
 /// What to run.
 #[derive(Debug, Clone, Default)]
 pub struct ExecRequest {
@@ -38,6 +50,7 @@ pub struct ExecRequest {
     pub stdin: Option<Vec<u8>>,
     /// Deadline for the whole command (default: the client's operation timeout).
     pub timeout: Option<Duration>,
+    pub mode: ExecMode,
 }
 
 impl ExecRequest {
@@ -85,6 +98,11 @@ impl ExecRequest {
 
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    pub fn mode(mut self, mode: ExecMode) -> Self {
+        self.mode = mode;
         self
     }
 
@@ -140,11 +158,16 @@ pub enum OutputStream {
 
 impl Client {
     /// Run a command and capture its output. Uses record-output mode when there is no stdin,
-    /// websockets otherwise. A non-zero exit is *not* an error; a command that cannot be
+    /// websockets otherwise (override with [`ExecRequest::mode`]). A non-zero exit is *not* an error; a command that cannot be
     /// started (e.g. missing executable) is `Error::OperationFailed`.
     pub async fn exec(&self, instance: &str, req: &ExecRequest) -> Result<ExecOutput> {
         check(req)?;
-        if req.stdin.is_none() {
+        let record = match req.mode {
+            ExecMode::Auto => req.stdin.is_none(),
+            ExecMode::RecordOutput => true,
+            ExecMode::WebSockets => false,
+        };
+        if record {
             return self.exec_recorded(instance, req).await;
         }
         let mut out = ExecOutput::default();
@@ -359,6 +382,11 @@ impl Client {
 fn check(req: &ExecRequest) -> Result<()> {
     if req.command.is_empty() || req.command[0].is_empty() {
         return Err(Error::InvalidInput("exec needs a non-empty command".into()));
+    }
+    if req.mode == ExecMode::RecordOutput && req.stdin.is_some() {
+        return Err(Error::InvalidInput(
+            "exec: stdin needs websocket mode, not record-output".into(),
+        ));
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{TestProject, client, image, unique};
-use incus_client::{Error, ExecRequest, FilePush, FileType, InstancesPost, OutputStream};
+use incus_client::{Error, ExecMode, ExecRequest, FilePush, FileType, InstancesPost, OutputStream};
 
 /// Create (not started) a container from the testbed image.
 async fn create_container(p: &TestProject, name: &str, start: bool) {
@@ -50,6 +50,29 @@ async fn container_lifecycle_exec_and_files() {
         (out.exit_code, out.stdout_str(), out.stderr_str()),
         (3, "out\n".to_string(), "err\n".to_string())
     );
+    // Both transports give the same result; record-output cannot carry stdin.
+    let ws = c
+        .exec(
+            &name,
+            &ExecRequest::shell("echo out; echo err >&2; exit 3").mode(ExecMode::WebSockets),
+        )
+        .await
+        .expect("exec sh over websockets");
+    assert_eq!(ws, out);
+    let err = c
+        .exec(
+            &name,
+            &ExecRequest::new(["cat"])
+                .stdin(b"x".to_vec())
+                .mode(ExecMode::RecordOutput),
+        )
+        .await
+        .expect_err("stdin with record-output");
+    assert_eq!(
+        err.to_string(),
+        "invalid input: exec: stdin needs websocket mode, not record-output"
+    );
+
     // argv is not a shell: the `$HOME` and `;` reach echo untouched.
     let out = c
         .exec(&name, &ExecRequest::new(["echo", "$HOME;", "a  b"]))
