@@ -608,7 +608,11 @@ impl Engine {
         }
         if task.action == "meta" {
             // An explicit meta task shows its banner (no result lines), as Ansible does.
-            self.out.task(prefix, &task.display_name(), Some(format!("{}:{}", task.file.display(), task.line)));
+            self.out.task(
+                prefix,
+                &task.display_name(),
+                Some(format!("{}:{}", task.file.display(), task.line)),
+            );
             let what = task
                 .args
                 .get("_raw_params")

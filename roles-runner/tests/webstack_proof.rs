@@ -11,11 +11,18 @@ use std::process::Command;
 
 use common::{ansible_bin, bench_dir, runner, unique};
 
-/// Run run-ansible.sh; returns (success, RESULT line, stderr).
-fn run_bench(n: usize, runner_cmd: Option<&str>, expected: &str) -> (bool, String, String) {
+/// Run run-ansible.sh; returns (success, RESULT line, stderr). The first container's
+/// end-state listing is saved to `state`.
+fn run_bench(
+    n: usize,
+    runner_cmd: Option<&str>,
+    expected: &str,
+    state: &std::path::Path,
+) -> (bool, String, String) {
     let prefix = unique("rrp");
     let mut cmd = Command::new(bench_dir().join("run-ansible.sh"));
     cmd.arg(n.to_string())
+        .env("SAVE_STATE", state)
         .env("PREFIX", &prefix)
         .env("EXPECTED_DIGEST", expected)
         .env(
@@ -55,7 +62,9 @@ fn field<'a>(result: &'a str, key: &str) -> &'a str {
 #[test]
 fn webstack_same_end_state_as_ansible_on_1_and_3_containers() {
     // 1. Reference: real Ansible on a fresh container of the same image.
-    let (ok, result, err) = run_bench(1, None, "");
+    let dir = tempfile::tempdir().expect("tmp");
+    let ansible_state = dir.path().join("ansible.state");
+    let (ok, result, err) = run_bench(1, None, "", &ansible_state);
     assert!(ok, "ansible-playbook reference run failed: {result}\n{err}");
     let reference = field(&result, "digest").to_string();
     assert_eq!(
@@ -67,8 +76,21 @@ fn webstack_same_end_state_as_ansible_on_1_and_3_containers() {
 
     // 2. The runner on 1 container, then 3: same digest, idempotent second run.
     for n in [1, 3] {
-        let (ok, result, err) = run_bench(n, Some(runner()), &reference);
+        let runner_state = dir.path().join(format!("runner-{n}.state"));
+        let (ok, result, err) = run_bench(n, Some(runner()), &reference, &runner_state);
         eprintln!("runner n={n}: {result}");
+        if field(&result, "digest") != reference {
+            // What differs from Ansible's end state (the script itself diffs against the stored listing).
+            let diff = Command::new("diff")
+                .arg(&ansible_state)
+                .arg(&runner_state)
+                .output()
+                .expect("diff");
+            eprintln!(
+                "diff ansible runner:\n{}",
+                String::from_utf8_lossy(&diff.stdout)
+            );
+        }
         assert!(
             ok,
             "runner on {n} container(s) did not pass run-ansible.sh: {result}\n{err}"

@@ -125,7 +125,10 @@ async fn run_command(
     {
         return Ok(skipped_result(
             res,
-            format!("{} not run command since '{c}' exists", if ctx.check { "Would" } else { "Did" }),
+            format!(
+                "{} not run command since '{c}' exists",
+                if ctx.check { "Would" } else { "Did" }
+            ),
             format!("skipped, since {c} exists"),
         ));
     }
@@ -134,7 +137,10 @@ async fn run_command(
     {
         return Ok(skipped_result(
             res,
-            format!("{} not run command since '{r}' does not exist", if ctx.check { "Would" } else { "Did" }),
+            format!(
+                "{} not run command since '{r}' does not exist",
+                if ctx.check { "Would" } else { "Did" }
+            ),
             format!("skipped, since {r} does not exist"),
         ));
     }
@@ -147,7 +153,10 @@ async fn run_command(
             res.insert("skipped".into(), json!(true));
         }
         res.insert("rc".into(), json!(0));
-        res.insert("msg".into(), json!("Command would have run if not in check mode"));
+        res.insert(
+            "msg".into(),
+            json!("Command would have run if not in check mode"),
+        );
         return Ok(res);
     }
     let stdin = ctx.str("stdin").map(|s| {

@@ -273,6 +273,8 @@ impl Templar {
             .unwrap_or_default();
         env.set_syntax(syntax);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        // Ansible never auto-escapes; minijinja would escape `*.json.j2`/`*.html.j2` by name.
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         filters::register(&mut env);
         tests::register(&mut env);
         lookups::register(&mut env);
@@ -496,6 +498,20 @@ mod unit {
             json!("d")
         );
         assert!(t.eval_cond(&json!("nope is not defined"), &s).expect("ok"));
+    }
+
+    #[test]
+    fn templates_are_never_auto_escaped() {
+        let t = Templar::new();
+        let s = scope(&t, json!({"v": "a\"<b>"}));
+        let out = t
+            .render_file("sites.json.j2", "{{ v }}", &s)
+            .expect("renders");
+        assert_eq!(out, "a\"<b>");
+        let out = t
+            .render_file("index.html.j2", "{{ v }}", &s)
+            .expect("renders");
+        assert_eq!(out, "a\"<b>");
     }
 
     #[test]
