@@ -26,6 +26,12 @@ variable "image" {
   default     = "images:debian/12"
 }
 
+variable "bridge_address" {
+  description = "Gateway address and prefix of the quickstart bridge (pick a subnet nothing else routes)."
+  type        = string
+  default     = "10.99.10.1/24"
+}
+
 variable "storage_pool" {
   description = "Storage pool of the root disks and the data volume."
   type        = string
@@ -51,12 +57,13 @@ resource "incus_project" "quickstart" {
 }
 
 # Networks live in the default project (the project has no features.networks).
-# No ipv4.address: Incus picks a free subnet.
 resource "incus_network" "web" {
   name        = "${var.name_prefix}br0"
   type        = "bridge"
   description = "Floe quickstart bridge"
   config = {
+    "ipv4.address" = var.bridge_address
+    "ipv4.nat"     = "true"
     "ipv6.address" = "none"
   }
 }

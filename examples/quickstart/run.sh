@@ -14,6 +14,7 @@
 #   QUICKSTART_DIR working copy + state       [target/quickstart]
 #   RUNNER         playbook runner            [roles-runner from FLOE_BIN_DIR]
 #   QUICKSTART_PREFIX prefix of the project and bridge names [qs]
+#   QUICKSTART_BRIDGE_ADDRESS gateway/prefix of the bridge [10.99.10.1/24]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -43,7 +44,7 @@ rm -rf "$work/roles" && cp -r "$here/roles" "$work/roles"
 export TF_CLI_CONFIG_FILE
 TF_CLI_CONFIG_FILE="$("$repo/mk/tf-cli-config.sh" "$work/.floe-tf" "$provider")"
 export TF_IN_AUTOMATION=1
-tfvars=(-var "image=$FLOE_IMAGE" -var "name_prefix=${QUICKSTART_PREFIX:-qs}")
+tfvars=(-var "image=$FLOE_IMAGE" -var "name_prefix=${QUICKSTART_PREFIX:-qs}" -var "bridge_address=${QUICKSTART_BRIDGE_ADDRESS:-10.99.10.1/24}")
 
 cd "$work"
 log "terraform init (provider: $provider)"

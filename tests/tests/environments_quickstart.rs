@@ -19,6 +19,7 @@ fn quickstart_runs_end_to_end_and_destroys_cleanly() {
     // "q" + 4 hex + "br0": a valid interface name; the project is "<prefix>-quickstart".
     let prefix = format!("q{}", random_suffix(4));
     let work = TempDir::new("floe-quickstart");
+    let bridge = free_subnets(&random_suffix(2))[0].replace(".0/24", ".1/24");
     // Cleans up whatever Terraform left if the test fails half-way.
     let sandbox = IncusSandbox::adopt(&format!("{prefix}-quickstart"), &format!("{prefix}br0"));
     let script = repo_root().join("examples/quickstart/run.sh");
@@ -30,7 +31,8 @@ fn quickstart_runs_end_to_end_and_destroys_cleanly() {
             .env("QUICKSTART_PREFIX", &prefix)
             .env("FLOE_BIN_DIR", &bins)
             .env("TERRAFORM", terraform())
-            .env("FLOE_IMAGE", image()))
+            .env("FLOE_IMAGE", image())
+            .env("QUICKSTART_BRIDGE_ADDRESS", &bridge))
     };
 
     let up = run_script("up");

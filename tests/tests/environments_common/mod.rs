@@ -484,3 +484,17 @@ pub fn artifact_files(dir: &Path) -> Vec<PathBuf> {
 }
 
 pub const ARTIFACTS_IN_CONTAINER: &str = "/var/cache/floe-artifacts";
+
+/// Three /24s for production, management and gitops in a 10.x range no route uses yet.
+pub fn free_subnets(seed: &str) -> [String; 3] {
+    let routes =
+        String::from_utf8_lossy(&run(Command::new("ip").args(["-4", "route"])).stdout).into_owned();
+    let start = u32::from_str_radix(&seed[..2], 16).unwrap_or(0);
+    for i in 0..150 {
+        let octet = 100 + (start + i) % 150;
+        if !routes.contains(&format!("10.{octet}.")) {
+            return [10, 20, 30].map(|third| format!("10.{octet}.{third}.0/24"));
+        }
+    }
+    panic!("no free 10.x.0.0/16 range for the test networks:\n{routes}")
+}
