@@ -9,7 +9,7 @@ ENVSH := source scripts/env.sh
 # Area fragments (environments, benchmarks, test set-ups) live in mk/.
 -include $(wildcard mk/*.mk)
 
-.PHONY: help testbed build test demo bench bench-client fmt lint
+.PHONY: help testbed build test demo bench bench-client bench-inventory fmt lint
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-24s %s\n", $$1, $$2}'
@@ -29,7 +29,10 @@ demo: testbed build ## testbed, build, then the quickstart end to end
 bench-client: testbed ## Incus client round trips vs the incus CLI (200 exec, 200 file pushes)
 	$(ENVSH) && $(CARGO) bench -p incus-client --bench client_roundtrips --locked
 
-bench: bench-client ## every benchmark
+bench-inventory: testbed ## floe-inventory --list, 1,000 hosts in 50 groups, vs an equivalent Python script
+	$(ENVSH) && $(CARGO) bench -p inventory --bench list_1000 --locked
+
+bench: bench-client bench-inventory ## every benchmark
 
 fmt: ## format the code
 	$(CARGO) fmt --all
