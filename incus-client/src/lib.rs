@@ -52,6 +52,25 @@
 //! handle's [`Client::with_operation_timeout`] (default 300 s); see also
 //! [`Client::send`], [`Client::wait_operation`], [`Client::cancel_operation`].
 //! Files: owner and mode are applied by Incus **only when a file is created** (see [`files`]).
+//! Exec: [`ExecMode::Auto`] uses record-output without stdin and websockets with stdin;
+//! [`Client::exec_streaming`] hands output to a callback as it arrives. On a timeout in
+//! websocket mode the daemon kills the command (its streams close); in record-output mode the
+//! command keeps running.
+//!
+//! Daemon behaviour seen on Incus 6.0.4 (tests in `tests/` pin it down):
+//! - The instance `ETag` covers architecture, config, devices, ephemeral and profiles, **not
+//!   the description**: a concurrent description change does not trigger 412.
+//! - Several refusals come back as HTTP 500: validation errors, "User does not have
+//!   permissions for project", and "... already exists" (mapped to [`Error::Conflict`]).
+//! - A duplicate instance name fails inside the create operation ("UNIQUE constraint
+//!   failed"); [`Client::create_instance`] reports it as `Conflict`. An unknown image alias
+//!   fails as "Image not provided for instance creation"; `create_instance` reports it as
+//!   `NotFound` naming the alias.
+//! - Exec of a missing executable fails the operation with "Command not found" (the error
+//!   adds the executable's name). A push into a missing directory is a bare 404 "Not Found"
+//!   (the error adds the parent directory).
+//! - A websocket dropped without a Close frame makes the daemon kill the command; exec
+//!   closes all three cleanly.
 
 pub mod api;
 pub mod cliconfig;

@@ -73,6 +73,16 @@ async fn container_lifecycle_exec_and_files() {
         "invalid input: exec: stdin needs websocket mode, not record-output"
     );
 
+    // Large output through the record-output log files and through websockets.
+    for mode in [ExecMode::RecordOutput, ExecMode::WebSockets] {
+        let out = c
+            .exec(&name, &ExecRequest::new(["seq", "1", "200000"]).mode(mode))
+            .await
+            .expect("exec seq");
+        assert_eq!(out.stdout.len(), 1_288_895, "{mode:?}");
+        assert!(out.stdout_str().ends_with("\n199999\n200000\n"), "{mode:?}");
+    }
+
     // argv is not a shell: the `$HOME` and `;` reach echo untouched.
     let out = c
         .exec(&name, &ExecRequest::new(["echo", "$HOME;", "a  b"]))

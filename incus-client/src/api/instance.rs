@@ -403,6 +403,13 @@ impl Client {
                     attempts += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
                 }
+                // The status we read was stale (e.g. a start that failed half-way).
+                Err(e) if attempts < 20 && e.daemon_message() == Some("Instance is running") => {
+                    attempts += 1;
+                    if let Err(stop) = self.stop_instance(name, true).await {
+                        tracing::debug!("force delete: stop {name}: {stop}");
+                    }
+                }
                 other => return other,
             }
         }
