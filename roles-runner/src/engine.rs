@@ -61,6 +61,8 @@ impl Summary {
 struct HostState {
     conn: Option<Arc<HostConn>>,
     facts: Map<String, Json>,
+    /// Facts injected as top-level variables (INJECT_FACTS_AS_VARS).
+    fact_vars: Map<String, Json>,
     set_facts: Map<String, Json>,
     include_vars: Map<String, Json>,
     /// Failures so far; a task list runs a host while this is unchanged since the list began.
@@ -472,8 +474,8 @@ impl Engine {
         raw(&mut v, &self.inv.host_vars(host));
         let st = self.hosts.get(host);
         if let Some(st) = st {
-            for (k, x) in &st.facts {
-                v.insert(format!("ansible_{k}"), Var::Plain(x.clone()));
+            for (k, x) in &st.fact_vars {
+                v.insert(k.clone(), Var::Plain(x.clone()));
             }
             v.insert(
                 "ansible_facts".into(),
@@ -953,9 +955,12 @@ impl Engine {
                         st.set_facts.insert(k.clone(), v.clone());
                     }
                 } else {
+                    // Module facts: `ansible_facts.<name without ansible_>` and the top-level
+                    // variable as returned (setup's `ansible_distribution`, getent's `getent_passwd`).
                     for (k, v) in f {
                         st.facts
                             .insert(k.trim_start_matches("ansible_").to_string(), v.clone());
+                        st.fact_vars.insert(k.clone(), v.clone());
                     }
                 }
             }

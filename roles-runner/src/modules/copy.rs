@@ -81,6 +81,27 @@ impl Module for Copy {
                 .as_deref()
                 .and_then(|s| s.rsplit('/').next())
                 .ok_or_else(|| fail("can not use content with a dir as dest"))?;
+            // Like Ansible: a trailing slash creates the missing directories.
+            if ctx.t().stat(dest.trim_end_matches('/')).await?.is_none() {
+                if ctx.check {
+                    let mut res = Res::new();
+                    res.insert("changed".into(), json!(true));
+                    res.insert(
+                        "msg".into(),
+                        json!(format!("dest directory {dest} would be created")),
+                    );
+                    return Ok(res);
+                }
+                let mode = match ctx.get("directory_mode") {
+                    Some(m) => format!(" -m {:04o}", super::common::resolve_mode(m, None, true)?),
+                    None => String::new(),
+                };
+                ctx.sh_ok(&format!(
+                    "mkdir -p{mode} {}",
+                    shq(dest.trim_end_matches('/'))
+                ))
+                .await?;
+            }
             dest = format!("{dest}{base}");
         } else if let Some(st) = ctx.t().stat(&dest).await?
             && st.kind == FileKind::Dir

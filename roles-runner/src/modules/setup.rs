@@ -16,7 +16,7 @@ echo "@@hostname"; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
 echo "@@meminfo"; cat /proc/meminfo 2>/dev/null
 echo "@@nproc"; nproc 2>/dev/null; grep -c ^processor /proc/cpuinfo 2>/dev/null
 echo "@@pid1"; cat /proc/1/comm 2>/dev/null
-echo "@@python"; command -v python3 2>/dev/null || command -v python 2>/dev/null
+echo "@@python"; p=$(command -v python3 2>/dev/null || command -v python 2>/dev/null); echo "$p"; [ -n "$p" ] && "$p" --version 2>&1
 echo "@@env"; env
 echo "@@mounts"; cat /proc/mounts 2>/dev/null
 echo "@@id"; id -u; id -g; id -un; echo "$HOME"; echo "$SHELL"
@@ -36,7 +36,11 @@ impl Module for Setup {
     }
     async fn run(&self, ctx: &Ctx<'_>) -> Result<Res, ModuleError> {
         let out = ctx.sh(SCRIPT).await?;
-        let facts = parse_facts(&out.stdout_str());
+        // Returned with the `ansible_` prefix, as Ansible's setup does.
+        let facts: Map<String, Json> = parse_facts(&out.stdout_str())
+            .into_iter()
+            .map(|(k, v)| (format!("ansible_{k}"), v))
+            .collect();
         let mut res = Res::new();
         res.insert("changed".into(), json!(false));
         let facts = match ctx.list("filter") {
@@ -44,7 +48,14 @@ impl Module for Setup {
             filters => {
                 let pats: Vec<glob::Pattern> = filters
                     .iter()
-                    .filter_map(|p| glob::Pattern::new(p.trim_start_matches("ansible_")).ok())
+                    .filter_map(|p| {
+                        glob::Pattern::new(&if p.starts_with("ansible_") {
+                            p.clone()
+                        } else {
+                            format!("ansible_{p}")
+                        })
+                        .ok()
+                    })
                     .collect();
                 facts
                     .into_iter()
@@ -190,9 +201,22 @@ pub fn parse_facts(text: &str) -> Map<String, Json> {
             pid1.as_str()
         }),
     );
-    let py = sec("python").trim().to_string();
-    if !py.is_empty() {
-        f.insert("python".into(), json!({"executable": py}));
+    let pyl: Vec<String> = sec("python").lines().map(str::to_string).collect();
+    if let Some(exe) = pyl.first().filter(|p| !p.is_empty()) {
+        // "Python 3.11.2" -> version parts (the interpreter is only asked for --version).
+        let ver = pyl
+            .get(1)
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("");
+        let parts: Vec<u64> = ver.split('.').filter_map(|x| x.parse().ok()).collect();
+        let p = |i: usize| parts.get(i).copied().unwrap_or(0);
+        f.insert(
+            "python".into(),
+            json!({"executable": exe, "type": "cpython", "has_sslcontext": true,
+                   "version": {"major": p(0), "minor": p(1), "micro": p(2), "releaselevel": "final", "serial": 0},
+                   "version_info": [p(0), p(1), p(2), "final", 0]}),
+        );
+        f.insert("python_version".into(), json!(ver));
     }
     let env: Map<String, Json> = sec("env")
         .lines()

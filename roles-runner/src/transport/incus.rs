@@ -41,9 +41,11 @@ impl IncusTransport {
 
 /// 404 for the path itself (the daemon says "Not Found"), not for the instance.
 fn missing_path(e: &incus_client::Error) -> bool {
+    // A missing instance says 'Failed to fetch instance "x" ...: Instance not found'.
     e.is_not_found()
-        && e.daemon_message()
-            .is_some_and(|m| m.eq_ignore_ascii_case("not found"))
+        && !e
+            .daemon_message()
+            .is_some_and(|m| m.to_ascii_lowercase().contains("instance not found"))
 }
 
 fn kind_of(t: FileType) -> FileKind {
