@@ -81,7 +81,7 @@ EOF2
 export TF_CLI_CONFIG_FILE="$WORK/cli.tfrc" TF_IN_AUTOMATION=1 CHECKPOINT_DISABLE=1
 (cd "$WORK/tf" && "$TERRAFORM" apply -auto-approve -no-color -parallelism=10 >/dev/null)
 
-now_ms() { date +%s%N | awk '{printf "%d", $1/1000000}'; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 echo "== 3. terraform plan on $N unchanged instances vs $N raw GETs (median of $RUNS)"
 plan_times=(); curl_times=()

@@ -40,6 +40,17 @@ resource "incus_instance" "cli1" {{
 }}
 "#
     ));
+    // Bad IDs are explained.
+    let bad = ws.import("incus_instance.cli1", "a/b/c,colour=blue");
+    bad.assert_failure();
+    assert!(bad.flat().contains("Invalid import ID"), "{}", bad.all());
+    assert!(
+        bad.flat().contains("[remote:][project/]name"),
+        "{}",
+        bad.all()
+    );
+    assert!(ws.state_list().is_empty(), "a failed import adds nothing");
+
     // `[remote:][project/]name` for both; the image is found through volatile.base_image.
     ws.import("incus_profile.extra", &format!("local:{p}/extra"))
         .assert_success();
@@ -54,15 +65,6 @@ resource "incus_instance" "cli1" {{
     assert_eq!(state["status"], "Running");
     ws.assert_no_diff();
 
-    // Bad IDs are explained.
-    let bad = ws.import("incus_instance.other", "a/b/c,colour=blue");
-    bad.assert_failure();
-    assert!(bad.flat().contains("Invalid import ID"), "{}", bad.all());
-    assert!(
-        bad.flat().contains("[remote:][project/]name"),
-        "{}",
-        bad.all()
-    );
 }
 
 #[test]

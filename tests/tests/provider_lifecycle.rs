@@ -245,10 +245,12 @@ fn wait_for_ipv4_fills_the_address() {
     // failure here says what is wrong with the testbed rather than with the provider).
     ws.project.launch(&image, "probe", &[]);
     let mut has_v4 = false;
-    for _ in 0..30 {
-        let out = ws.project.incus(&[
-            "exec", "probe", "--", "ip", "-4", "-o", "addr", "show", "scope", "global",
-        ]);
+    for _ in 0..60 {
+        // try_: the shared daemon sometimes times out an exec under load; just ask again.
+        let out = ws
+            .project
+            .try_incus(&["exec", "probe", "--", "ip", "-4", "-o", "addr", "show", "scope", "global"])
+            .unwrap_or_default();
         if out.contains("inet ") {
             has_v4 = true;
             break;
