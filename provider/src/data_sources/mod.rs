@@ -1,7 +1,11 @@
 //! Data sources: one file per data source, registered below with one line each.
 
 pub mod instance;
+pub mod network;
 pub mod profile;
+pub mod project;
+pub mod storage_pool;
+pub mod storage_volume;
 
 use crate::framework::DataSource;
 
@@ -10,7 +14,11 @@ pub fn all() -> Vec<Box<dyn DataSource>> {
     vec![
         // Keep one line per data source, sorted by name.
         Box::new(instance::InstanceData),
+        Box::new(network::NetworkData),
         Box::new(profile::ProfileData),
+        Box::new(project::ProjectData),
+        Box::new(storage_pool::StoragePoolData),
+        Box::new(storage_volume::StorageVolumeData),
     ]
 }
 
@@ -19,6 +27,10 @@ pub fn example(type_name: &str) -> &'static str {
     match type_name {
         "incus_instance" => "data \"incus_instance\" \"web\" {\n  name = \"web1\"\n}\n",
         "incus_profile" => "data \"incus_profile\" \"default\" {\n  name = \"default\"\n}\n",
+        "incus_network" => network::EXAMPLE,
+        "incus_project" => project::EXAMPLE,
+        "incus_storage_pool" => storage_pool::EXAMPLE,
+        "incus_storage_volume" => storage_volume::EXAMPLE,
         _ => "",
     }
 }

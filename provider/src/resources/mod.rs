@@ -3,7 +3,9 @@
 
 pub mod common;
 pub mod instance;
+pub mod instance_snapshot;
 pub mod network;
+pub mod network_lb;
 pub mod profile;
 pub mod project;
 pub mod storage_pool;
@@ -17,7 +19,9 @@ pub fn all() -> Vec<Box<dyn Resource>> {
     vec![
         // Keep one line per resource, sorted by name.
         Box::new(instance::Instance),
+        Box::new(instance_snapshot::InstanceSnapshot),
         Box::new(network::Network),
+        Box::new(network_lb::NetworkLb),
         Box::new(profile::Profile),
         Box::new(project::Project),
         Box::new(storage_pool::StoragePool),
@@ -29,7 +33,9 @@ pub fn all() -> Vec<Box<dyn Resource>> {
 pub fn example(type_name: &str) -> &'static str {
     match type_name {
         "incus_instance" => INSTANCE_EXAMPLE,
+        "incus_instance_snapshot" => instance_snapshot::EXAMPLE,
         "incus_network" => network::EXAMPLE,
+        "incus_network_lb" => network_lb::EXAMPLE,
         "incus_profile" => PROFILE_EXAMPLE,
         "incus_project" => project::EXAMPLE,
         "incus_storage_pool" => storage_pool::EXAMPLE,
