@@ -61,6 +61,8 @@ impl Summary {
 struct HostState {
     conn: Option<Arc<HostConn>>,
     facts: Map<String, Json>,
+    /// The last failed task and its result (ansible_failed_task / ansible_failed_result).
+    last_failure: Option<(Json, Json)>,
     /// Facts injected as top-level variables (INJECT_FACTS_AS_VARS).
     fact_vars: Map<String, Json>,
     set_facts: Map<String, Json>,
@@ -476,6 +478,10 @@ impl Engine {
         if let Some(st) = st {
             for (k, x) in &st.fact_vars {
                 v.insert(k.clone(), Var::Plain(x.clone()));
+            }
+            if let Some((t, r)) = &st.last_failure {
+                v.insert("ansible_failed_task".into(), Var::Plain(t.clone()));
+                v.insert("ansible_failed_result".into(), Var::Plain(r.clone()));
             }
             v.insert(
                 "ansible_facts".into(),
@@ -945,6 +951,13 @@ impl Engine {
             self.fail_host(host, rescuable);
         }
         let st = self.hosts.entry(host.to_string()).or_default();
+        if o.status == Status::Failed && !o.ignored {
+            // For rescue sections: ansible_failed_task / ansible_failed_result.
+            st.last_failure = Some((
+                json!({"name": task.name.clone().unwrap_or_default(), "action": task.action, "_ansible_display_name": task.display_name()}),
+                Json::Object(o.result.clone()),
+            ));
+        }
         // Facts from setup/set_fact (per item for loops).
         let mut fact_sources: Vec<&Res> = vec![&o.result];
         fact_sources.extend(o.items.iter().map(|(_, _, r)| r));

@@ -72,15 +72,28 @@ impl Transport for IncusTransport {
             wrapped.append(&mut argv);
             argv = wrapped;
         }
+        // stdin: pushed as a temporary file and redirected by a tiny shell wrapper, so every
+        // exec uses the recorded-output mode (the websocket mode stalls on this daemon).
+        if let Some(data) = &req.stdin {
+            let id = uuid::Uuid::new_v4().simple().to_string();
+            let tmp = format!("/tmp/.floe-stdin-{}", &id[..12]);
+            self.create_file(&tmp, data, 0, 0, 0o600).await?;
+            let mut wrapped = vec![
+                "/bin/sh".to_string(),
+                "-c".into(),
+                "f=$1; shift; \"$@\" < \"$f\"; rc=$?; rm -f \"$f\"; exit $rc".into(),
+                "sh".into(),
+                tmp,
+            ];
+            wrapped.append(&mut argv);
+            argv = wrapped;
+        }
         let mut r = incus_client::ExecRequest::new(argv);
         for (k, v) in &req.env {
             r = r.env(k.clone(), v.clone());
         }
         if let Some(cwd) = &req.cwd {
             r = r.cwd(cwd.clone());
-        }
-        if let Some(s) = req.stdin.clone() {
-            r = r.stdin(s);
         }
         if let Some(t) = req.timeout {
             r = r.timeout(t);
