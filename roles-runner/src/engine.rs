@@ -120,7 +120,7 @@ pub struct Engine {
     playbook_dir: PathBuf,
     hosts: HashMap<String, HostState>,
     stats: IndexMap<String, HostStats>,
-    incus: Option<incus_client::Client>,
+    incus: HashMap<String, incus_client::Client>,
     local: Arc<HostConn>,
     start_at_found: bool,
     transports: Vec<Arc<dyn Transport>>,
@@ -142,7 +142,7 @@ impl Engine {
             playbook_dir,
             hosts: HashMap::new(),
             stats: IndexMap::new(),
-            incus: None,
+            incus: HashMap::new(),
             local: Arc::new(HostConn::new(local_t.clone())),
             transports: vec![local_t],
         }
@@ -204,18 +204,20 @@ impl Engine {
             "local" => self.local.clone(),
             "community.general.incus" | "incus" | "floe" | "lxd" | "community.general.lxd" => {
                 let remote = s("ansible_incus_remote").unwrap_or_else(|| "local".into());
-                if remote != "local" {
-                    return Err(format!(
-                        "remote '{remote}' is not supported yet by the roles runner (only the local unix socket)"
-                    ));
-                }
-                if self.incus.is_none() {
-                    self.incus = Some(
+                // One shared client (connection pool) per remote: the unix socket for
+                // `local`, else the remote of the incus CLI configuration (HTTPS + TLS).
+                if !self.incus.contains_key(&remote) {
+                    let client = if remote == "local" {
                         incus_client::Client::local()
-                            .map_err(|e| format!("cannot open the Incus socket: {e}"))?,
-                    );
+                            .map_err(|e| format!("cannot open the Incus socket: {e}"))?
+                    } else {
+                        incus_client::Client::from_cli_config(None, Some(&remote)).map_err(|e| {
+                            format!("cannot connect to Incus remote '{remote}': {e}")
+                        })?
+                    };
+                    self.incus.insert(remote.clone(), client);
                 }
-                let client = self.incus.as_ref().ok_or("no Incus client")?;
+                let client = self.incus.get(&remote).ok_or("no Incus client")?;
                 let instance = s("ansible_incus_host")
                     .or_else(|| s("ansible_host"))
                     .unwrap_or_else(|| host.to_string());
