@@ -619,6 +619,23 @@ mod tests {
             Json::from("community.general.incus")
         );
         assert!(inv.groups_of("ab-1").contains(&"prod".to_string()));
+        let y = dir.path().join("inv.yml");
+        std::fs::write(&y, "all:\n  children:\n    app:\n      hosts:\n        a1:\n          port: 80\n      vars:\n        tier: front\n").expect("write");
+        let inv3 = Inventory::load(&[y.display().to_string()]).expect("yaml");
+        assert_eq!(inv3.select("app"), vec!["a1"]);
+        assert_eq!(inv3.host_vars("a1")["tier"], Json::from("front"));
+        assert_eq!(inv3.host_vars("a1")["port"], Json::from(80));
+        let script = dir.path().join("dyn.sh");
+        std::fs::write(&script, "#!/bin/sh\necho '{\"web\": {\"hosts\": [\"w1\"], \"vars\": {\"x\": 1}}, \"_meta\": {\"hostvars\": {\"w1\": {\"y\": 2}}}}'\n").expect("write");
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+        }
+        let inv4 = Inventory::load(&[script.display().to_string()]).expect("script");
+        assert_eq!(inv4.select("web"), vec!["w1"]);
+        assert_eq!(inv4.host_vars("w1")["x"], Json::from(1));
+        assert_eq!(inv4.host_vars("w1")["y"], Json::from(2));
         let inv2 = Inventory::load(&["h1,h2,".to_string()]).expect("list");
         assert_eq!(inv2.select("all"), vec!["h1", "h2"]);
     }
