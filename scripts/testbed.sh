@@ -64,8 +64,16 @@ apt_install -t bookworm-backports incus incus-client
 apt_install debootstrap curl jq iproute2 time python3-venv xz-utils dnsmasq-base
 
 # ------------------------------------------------------------------ 2. daemon
-incus_answers() { curl -sf --max-time 3 --unix-socket "$INCUS_SOCKET_PATH" http://incus/1.0 >/dev/null 2>&1; }
+incus_answers() { curl -sf --max-time 10 --unix-socket "$INCUS_SOCKET_PATH" http://incus/1.0 >/dev/null 2>&1; }
+daemon_running() { [[ -S $INCUS_SOCKET_PATH ]] && pgrep -x incusd >/dev/null; }
 
+if ! incus_answers && daemon_running; then
+  # A busy daemon (many parallel launches on 2 cores) can be slow to answer: never start a
+  # second one next to it, wait for it instead.
+  log "incusd is running but slow to answer; waiting for it"
+  incus admin waitready --timeout=120 >/dev/null 2>&1 || true
+  incus_answers || die "incusd runs but does not answer on $INCUS_SOCKET_PATH; see /var/log/incus/incusd.out"
+fi
 if ! incus_answers; then
   log "starting incusd"
   mkdir -p /var/log/incus
@@ -99,8 +107,11 @@ fi
 
 # ------------------------------------------------------------------ 4. image
 # Bump IMAGE_VERSION when the image's content changes: the alias then moves to a rebuilt image.
-IMAGE_VERSION=2   # 2: ifupdown + isc-dhcp-client, so containers get an IPv4 address on the bridge
-image_tar="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-rootfs.tar.xz"
+# 2: ifupdown + isc-dhcp-client, so containers get an IPv4 address on the bridge.
+# 3: uncompressed rootfs: the dir driver unpacks the image at every launch, and xz made that
+#    CPU-bound (parallel launches on 2 cores starved incusd until start hooks timed out).
+IMAGE_VERSION=3
+image_tar="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-rootfs.tar"
 image_meta="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-metadata.tar.xz"
 alias_version() {
   local fp
@@ -134,7 +145,7 @@ properties:
   floe_version: "$IMAGE_VERSION"
 META
     mkdir -p "$FLOE_HOME/images"
-    tar -C "$build/rootfs" --numeric-owner -cJf "$image_tar.tmp" .
+    tar -C "$build/rootfs" --numeric-owner -cf "$image_tar.tmp" .
     tar -C "$build/meta" -cJf "$image_meta.tmp" metadata.yaml
     mv "$image_tar.tmp" "$image_tar"; mv "$image_meta.tmp" "$image_meta"
     rm -rf "$build"; trap - EXIT
