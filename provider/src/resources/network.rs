@@ -70,6 +70,31 @@ fn keep_auto(key: &str, user: &str, server: &str) -> bool {
     matches!(key, "ipv4.address" | "ipv6.address") && user == "auto" && server.contains('/')
 }
 
+/// Incus 6.0 lists every host interface while it sets up or tears down a bridge; an
+/// interface that disappears meanwhile (another bridge, a container's veth on a busy daemon)
+/// fails the call with `Device "..." does not exist`. That race clears at once: retry.
+async fn retry_interface_race<F, Fut>(mut call: F) -> incus_client::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = incus_client::Result<()>>,
+{
+    let mut result = call().await;
+    for _ in 0..5 {
+        match &result {
+            Err(e)
+                if e.daemon_message().is_some_and(|m| {
+                    m.contains("does not exist") && m.contains("Failed to run")
+                }) =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                result = call().await;
+            }
+            _ => break,
+        }
+    }
+    result
+}
+
 fn scoped(client: &Client, st: &Value) -> Client {
     match opt_str(st, "target") {
         Some(t) => client.with_target(t),
@@ -212,7 +237,8 @@ impl Resource for Network {
 
         if opt_str(planned, "target").is_some() {
             let c = scoped(&client, planned);
-            c.create_network(&post(config, ""))
+            let member_body = post(config, "");
+            retry_interface_race(|| c.create_network(&member_body))
                 .await
                 .map_err(|e| located(ctx, planned, &what(&c), &e))?;
         } else if clustered {
@@ -245,7 +271,8 @@ impl Resource for Network {
                     .map_err(|e| attrs::api_err(ctx, planned, "list cluster members", &e))?;
                 for m in members {
                     let c = client.with_target(&m);
-                    if let Err(e) = c.create_network(&post(member_cfg.clone(), "")).await {
+                    let pending_body = post(member_cfg.clone(), "");
+                    if let Err(e) = retry_interface_race(|| c.create_network(&pending_body)).await {
                         let _ = client.delete_network(name).await;
                         return Err(located(ctx, planned, &what(&c), &e));
                     }
@@ -260,15 +287,15 @@ impl Resource for Network {
                 },
                 description,
             );
-            if let Err(e) = client.create_network(&body).await {
+            if let Err(e) = retry_interface_race(|| client.create_network(&body)).await {
                 if created_pending {
                     let _ = client.delete_network(name).await;
                 }
                 return Err(located(ctx, planned, &what(&client), &e));
             }
         } else {
-            client
-                .create_network(&post(config, description))
+            let full_body = post(config, description);
+            retry_interface_race(|| client.create_network(&full_body))
                 .await
                 .map_err(|e| located(ctx, planned, &what(&client), &e))?;
         }
@@ -374,22 +401,7 @@ impl Resource for Network {
                 }
             }
         }
-        // Incus 6.0 lists every interface while deleting a bridge; another bridge deleted at
-        // the same moment (Terraform works in parallel) makes that fail with "Device ... does
-        // not exist". Such a race clears at once, so retry a few times.
-        let mut result = client.delete_network(name).await;
-        for _ in 0..5 {
-            match &result {
-                Err(e)
-                    if e.daemon_message()
-                        .is_some_and(|m| m.contains("does not exist")) =>
-                {
-                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-                    result = client.delete_network(name).await;
-                }
-                _ => break,
-            }
-        }
+        let result = retry_interface_race(|| client.delete_network(name)).await;
         match result {
             Ok(()) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
