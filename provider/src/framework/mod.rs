@@ -9,13 +9,13 @@
 //!      for computed values that may change on any update (status, addresses), and
 //!      `.validate(fn)` for per-value checks;
 //!    - `create` / `read` / `update` / `delete` / `import` talk to Incus through
-//!      [`crate::config::ProviderData`] (`ctx.client(remote, project)`).
-//!    Shared helpers live in [`crate::resources::common`]: the `device` block, config maps
-//!    with server-computed keys (`config_to_state` / `config_for_put`), import-ID parsing
-//!    (`parse_import_id`, `import_remote`), name validators, and [`crate::one_of!`] for enum
-//!    validators. `Attribute::nested_map` declares a protocol-6 nested attribute (MAP).
-//!    Errors from Incus go through [`crate::config::api_error`] (names the remote and the
-//!    fix); user errors use `diag::error_at(path, summary, detail)`.
+//!      [`crate::config::ProviderData`] (`ctx.client(remote, project)`);
+//!    - shared helpers live in [`crate::resources::common`]: the `device` block, config maps
+//!      with server-computed keys (`config_to_state` / `config_for_put`), import-ID parsing
+//!      (`parse_import_id`, `import_remote`), name validators, and [`crate::one_of!`] for
+//!      enum validators; `Attribute::nested_map` declares a protocol-6 nested attribute;
+//!    - errors from Incus go through [`crate::config::api_error`] (names the remote and the
+//!      fix); user errors use `diag::error_at(path, summary, detail)`.
 //! 2. Add one line to the list in `src/resources/mod.rs` (data sources: `src/data_sources/mod.rs`).
 //! 3. Docs: `cargo test -p terraform-provider-incus --test docs` fails until
 //!    `docs/resources/<name>.md` matches the schema; regenerate with
