@@ -258,3 +258,71 @@ resource "incus_storage_volume" "v" {{
     ]);
     assert!(!vols.contains("bad1") && !vols.contains("bad2"), "{vols}");
 }
+
+#[test]
+fn instance_snapshot_lifecycle_and_import() {
+    let ws = Workspace::new("snap");
+    let p = ws.project().to_string();
+    let image = floe_e2e::image();
+    ws.write_main(&format!(
+        r#"
+resource "incus_instance" "c" {{
+  name    = "snapc1"
+  project = "{p}"
+  image   = "{image}"
+  running = false
+}}
+
+resource "incus_instance_snapshot" "s" {{
+  instance = incus_instance.c.name
+  name     = "before-upgrade"
+  project  = "{p}"
+}}
+"#
+    ));
+    ws.apply().assert_success();
+    let snaps = || {
+        ws.project.incus(&[
+            "query",
+            &format!("/1.0/instances/snapc1/snapshots?project={p}"),
+        ])
+    };
+    assert!(snaps().contains("before-upgrade"), "{}", snaps());
+    let st = ws
+        .resource_values("incus_instance_snapshot.s")
+        .expect("state");
+    assert_eq!(st["stateful"], false);
+    assert!(
+        st["created_at"].as_i64().is_some_and(|t| t > 1_700_000_000),
+        "created_at: {}",
+        st["created_at"]
+    );
+    ws.assert_no_diff();
+
+    // Deleted out of band: the next plan re-creates it.
+    ws.project.incus(&["delete", "snapc1/before-upgrade"]);
+    let drift = ws.plan_exitcode();
+    assert_eq!(drift.code, 2, "{}", drift.all());
+    assert!(
+        drift
+            .flat()
+            .contains("incus_instance_snapshot.s will be created"),
+        "{}",
+        drift.all()
+    );
+    ws.apply().assert_success();
+    ws.assert_no_diff();
+
+    // Import `[project]/instance/snapshot`.
+    ws.run(&["state", "rm", "incus_instance_snapshot.s"])
+        .assert_success();
+    ws.import(
+        "incus_instance_snapshot.s",
+        &format!("{p}/snapc1/before-upgrade"),
+    )
+    .assert_success();
+    ws.assert_no_diff();
+
+    ws.destroy().assert_success();
+    assert!(ws.project.instances().is_empty());
+}

@@ -10,8 +10,8 @@
 //! On a cluster: a resource with `target` creates the member's pending network with the
 //! member-specific keys (`parent`, `bridge.external_interfaces`, `bgp.ipv4.nexthop`,
 //! `bgp.ipv6.nexthop`) and only tracks those; the resource without `target` creates the
-//! network cluster-wide (doing the per-member step itself when its config has
-//! member-specific keys and nothing is pending).
+//! network cluster-wide, doing the per-member pending step itself (with the member-specific
+//! keys of its config) when nothing is pending yet.
 
 use async_trait::async_trait;
 use incus_client::{Client, NetworkPut, NetworksPost};
@@ -264,8 +264,10 @@ impl Resource for Network {
                     ));
                 }
             };
+            // Incus refuses a cluster-wide create unless the network is pending on every
+            // member ("Network not pending on any node"): do that step with the member keys.
             let mut created_pending = false;
-            if !pending && !member_cfg.is_empty() {
+            if !pending {
                 let members = cluster::members(&client)
                     .await
                     .map_err(|e| attrs::api_err(ctx, planned, "list cluster members", &e))?;

@@ -227,10 +227,10 @@ impl Resource for StoragePool {
                     ));
                 }
             };
-            // Member-specific keys need the pending-per-member step; without them Incus
-            // creates the pool on every member at once.
+            // Incus refuses a cluster-wide create unless the pool is pending on every
+            // member ("Pool not pending on any node"): do that step with the member keys.
             let mut created_pending = false;
-            if !pending && !member_cfg.is_empty() {
+            if !pending {
                 let members = cluster::members(&client)
                     .await
                     .map_err(|e| attrs::api_err(ctx, planned, "list cluster members", &e))?;

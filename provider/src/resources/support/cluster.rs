@@ -8,10 +8,11 @@
 //!
 //! The Go provider leaves step 1 to the user (one resource per member with `target`, then
 //! one without). We support that HCL unchanged, and when a cluster-wide resource finds no
-//! pending object but its config has member-specific keys, we do step 1 ourselves with the
-//! same values on every member. Member-specific keys read back from the member that answers
-//! are stripped from a cluster-wide resource (unless the user set them), and a targeted
-//! resource only tracks member-specific keys: no perpetual diff either way.
+//! pending object, we do step 1 ourselves (with its member-specific keys, the same on every
+//! member): Incus refuses step 2 alone ("not pending on any node"). Member-specific keys
+//! read back from the member that answers are stripped from a cluster-wide resource
+//! (unless the user set them), and a targeted resource only tracks member-specific keys:
+//! no perpetual diff either way.
 
 use incus_client::{Client, Config, encode_segment};
 
