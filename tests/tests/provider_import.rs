@@ -64,7 +64,6 @@ resource "incus_instance" "cli1" {{
     );
     assert_eq!(state["status"], "Running");
     ws.assert_no_diff();
-
 }
 
 #[test]

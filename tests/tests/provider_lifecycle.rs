@@ -249,7 +249,9 @@ fn wait_for_ipv4_fills_the_address() {
         // try_: the shared daemon sometimes times out an exec under load; just ask again.
         let out = ws
             .project
-            .try_incus(&["exec", "probe", "--", "ip", "-4", "-o", "addr", "show", "scope", "global"])
+            .try_incus(&[
+                "exec", "probe", "--", "ip", "-4", "-o", "addr", "show", "scope", "global",
+            ])
             .unwrap_or_default();
         if out.contains("inet ") {
             has_v4 = true;

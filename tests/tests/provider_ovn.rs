@@ -15,7 +15,10 @@ use floe_e2e::terraform::Workspace;
 /// `scripts/ovn-setup.sh`, returning its KEY=VALUE output. Fails the test loudly.
 fn ovn_setup() -> BTreeMap<String, String> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/ovn-setup.sh");
-    let out = Command::new("bash").arg(&script).output().expect("run ovn-setup.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .output()
+        .expect("run ovn-setup.sh");
     assert!(
         out.status.success(),
         "scripts/ovn-setup.sh failed:\n{}\n{}",
@@ -34,7 +37,16 @@ fn ovn_setup() -> BTreeMap<String, String> {
 struct OvnGuard(String);
 impl Drop for OvnGuard {
     fn drop(&mut self) {
-        if let Ok(list) = try_incus(&["network", "load-balancer", "list", &self.0, "-f", "csv", "-c", "l"]) {
+        if let Ok(list) = try_incus(&[
+            "network",
+            "load-balancer",
+            "list",
+            &self.0,
+            "-f",
+            "csv",
+            "-c",
+            "l",
+        ]) {
             for lb in list.lines().filter(|l| !l.is_empty()) {
                 let _ = try_incus(&["network", "load-balancer", "delete", &self.0, lb]);
             }
@@ -130,7 +142,10 @@ resource "incus_network_lb" "web" {{
     let fetch = |url: &str| {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let out = Command::new("curl").args(["-s", "-m", "2", url]).output().expect("curl");
+            let out = Command::new("curl")
+                .args(["-s", "-m", "2", url])
+                .output()
+                .expect("curl");
             let body = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if body == "floe-lb-ok" || Instant::now() > deadline {
                 return body;
@@ -138,32 +153,59 @@ resource "incus_network_lb" "web" {{
             std::thread::sleep(Duration::from_millis(500));
         }
     };
-    assert_eq!(fetch(&format!("http://{lb_ip}/")), "floe-lb-ok", "load balancer {lb_ip}:80 did not reach the container");
+    assert_eq!(
+        fetch(&format!("http://{lb_ip}/")),
+        "floe-lb-ok",
+        "load balancer {lb_ip}:80 did not reach the container"
+    );
 
     // In-place update: a second port.
-    ws.write_main(&hcl("port {\n    listen_port    = \"8081\"\n    target_backend = [\"web1\"]\n  }"));
+    ws.write_main(&hcl(
+        "port {\n    listen_port    = \"8081\"\n    target_backend = [\"web1\"]\n  }",
+    ));
     let plan = ws.plan();
-    assert!(plan.flat().contains("incus_network_lb.web will be updated in-place"), "{}", plan.all());
+    assert!(
+        plan.flat()
+            .contains("incus_network_lb.web will be updated in-place"),
+        "{}",
+        plan.all()
+    );
     ws.apply().assert_success();
     assert_eq!(fetch(&format!("http://{lb_ip}:8081/")), "floe-lb-ok");
     ws.assert_no_diff();
 
     // Drift.
-    incus(&["network", "load-balancer", "set", &net, &lb_ip, "user.note=oob"]);
+    incus(&[
+        "network",
+        "load-balancer",
+        "set",
+        &net,
+        &lb_ip,
+        "user.note=oob",
+    ]);
     let drift = ws.plan_exitcode();
     assert_eq!(drift.code, 2, "{}", drift.all());
-    assert!(drift.flat().contains("\"user.note\" = \"oob\" -> null"), "{}", drift.all());
+    assert!(
+        drift.flat().contains("\"user.note\" = \"oob\" -> null"),
+        "{}",
+        drift.all()
+    );
     ws.apply().assert_success();
     ws.assert_no_diff();
 
     // Import (`[project]/network/listen_address`) and the network itself.
-    ws.run(&["state", "rm", "incus_network_lb.web", "incus_network.ovn"]).assert_success();
-    ws.import("incus_network_lb.web", &format!("/{net}/{lb_ip}")).assert_success();
+    ws.run(&["state", "rm", "incus_network_lb.web", "incus_network.ovn"])
+        .assert_success();
+    ws.import("incus_network_lb.web", &format!("/{net}/{lb_ip}"))
+        .assert_success();
     ws.import("incus_network.ovn", &net).assert_success();
     ws.assert_no_diff();
 
     ws.destroy().assert_success();
-    assert!(try_incus(&["network", "show", &net]).is_err(), "OVN network left after destroy");
+    assert!(
+        try_incus(&["network", "show", &net]).is_err(),
+        "OVN network left after destroy"
+    );
 }
 
 #[test]
@@ -186,7 +228,11 @@ resource "incus_network" "ovn" {{
     ));
     let out = ws.plan();
     out.assert_failure();
-    assert!(out.flat().contains("OVN network without uplink"), "{}", out.all());
+    assert!(
+        out.flat().contains("OVN network without uplink"),
+        "{}",
+        out.all()
+    );
     assert!(try_incus(&["network", "show", &net]).is_err());
 
     // A listen address outside the uplink's routes: the load balancer fails, pointing at
@@ -212,8 +258,16 @@ resource "incus_network_lb" "bad" {{
     let out = ws.apply();
     out.assert_failure();
     let flat = out.flat();
-    assert!(flat.contains("Failed to create load balancer 10.251.41.50"), "{}", out.all());
-    assert!(flat.contains("listen_address = \"10.251.41.50\""), "error not located: {}", out.all());
+    assert!(
+        flat.contains("Failed to create load balancer 10.251.41.50"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        flat.contains("listen_address = \"10.251.41.50\""),
+        "error not located: {}",
+        out.all()
+    );
     assert!(flat.contains("in its routes"), "{}", out.all());
     assert_eq!(ws.state_list(), vec!["incus_network.ovn".to_string()]);
     let lbs = incus(&["network", "load-balancer", "list", &net, "-f", "csv"]);

@@ -134,8 +134,10 @@ pub fn run_ok(cmd: &mut Command, what: &str) -> String {
     stdout
 }
 
+/// The incus CLI, bounded by a timeout: on the shared daemon an operation on a broken instance
+/// can hang, and a cleanup must not hang the test run with it.
 pub fn incus(args: &[&str]) -> Output {
-    run(Command::new("incus").args(args))
+    run(Command::new("timeout").arg("180").arg("incus").args(args))
 }
 
 #[track_caller]
