@@ -100,10 +100,18 @@ impl TestProject {
         for attempt in 1..=3 {
             match self.try_incus(&["start", name]) {
                 Ok(_) => return,
-                Err(e) if attempt < 3 && e.contains("forkstart") => {
-                    std::thread::sleep(std::time::Duration::from_secs(3))
+                Err(e) => {
+                    // The start may have succeeded even though the CLI lost the operation
+                    // ("Operation not found", i/o timeouts on a loaded daemon).
+                    std::thread::sleep(std::time::Duration::from_secs(3));
+                    let status = self
+                        .try_incus(&["list", name, "-f", "csv", "-c", "s"])
+                        .unwrap_or_default();
+                    if status.trim() == "RUNNING" {
+                        return;
+                    }
+                    assert!(attempt < 3, "incus start {name} failed: {e}");
                 }
-                Err(e) => panic!("incus start {name} failed: {e}"),
             }
         }
     }
