@@ -302,17 +302,36 @@ impl Resource for Network {
                 .map_err(|e| located(ctx, planned, &what(&client), &e))?;
         }
 
-        let net = scoped(&client, planned)
-            .get_network(name)
-            .await
-            .map_err(|e| {
+        let reader = scoped(&client, planned);
+        let read = || async {
+            reader.get_network_with_etag(name).await.map_err(|e| {
                 attrs::api_err(
                     ctx,
                     planned,
                     &format!("read network {name:?} after creating it"),
                     &e,
                 )
-            })?;
+            })
+        };
+        let (mut net, etag) = read().await?;
+        // The cluster-wide create of a pending network ignores `description`: set it now.
+        if opt_str(planned, "target").is_none() && net.description != description {
+            let put = NetworkPut {
+                description: description.to_string(),
+                config: net.config.clone(),
+            };
+            retry_interface_race(|| client.update_network(name, &put, etag.as_deref()))
+                .await
+                .map_err(|e| {
+                    located(
+                        ctx,
+                        planned,
+                        &format!("set the description of network {name:?}"),
+                        &e,
+                    )
+                })?;
+            net = read().await?.0;
+        }
         Ok(to_state(planned, &net, clustered))
     }
 
@@ -366,16 +385,13 @@ impl Resource for Network {
         } else {
             req_str(planned, "description").to_string()
         };
-        c.update_network(
-            name,
-            &NetworkPut {
-                description,
-                config,
-            },
-            etag.as_deref(),
-        )
-        .await
-        .map_err(|e| located(ctx, planned, &format!("update network {name:?}"), &e))?;
+        let put = NetworkPut {
+            description,
+            config,
+        };
+        retry_interface_race(|| c.update_network(name, &put, etag.as_deref()))
+            .await
+            .map_err(|e| located(ctx, planned, &format!("update network {name:?}"), &e))?;
         let net = c
             .get_network(name)
             .await

@@ -272,14 +272,30 @@ impl Resource for StoragePool {
             Some(t) => client.with_target(t),
             None => client.clone(),
         };
-        let pool = reader.get_storage_pool(name).await.map_err(|e| {
-            attrs::api_err(
-                ctx,
-                planned,
-                &format!("read storage pool {name:?} after creating it"),
-                &e,
-            )
-        })?;
+        let read = || async {
+            reader.get_storage_pool_with_etag(name).await.map_err(|e| {
+                attrs::api_err(
+                    ctx,
+                    planned,
+                    &format!("read storage pool {name:?} after creating it"),
+                    &e,
+                )
+            })
+        };
+        let (mut pool, etag) = read().await?;
+        // The cluster-wide create of a pending pool ignores `description`: set it now.
+        let description = req_str(planned, "description");
+        if opt_str(planned, "target").is_none() && pool.description != description {
+            let put = StoragePoolPut {
+                description: description.to_string(),
+                config: pool.config.clone(),
+            };
+            client
+                .update_storage_pool(name, &put, etag.as_deref())
+                .await
+                .map_err(|e| fail(&e, &client))?;
+            pool = read().await?.0;
+        }
         Ok(to_state(planned, &pool, clustered))
     }
 
