@@ -7,22 +7,64 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use common::{ansible_bin, bench_dir, runner, unique};
 
-/// Run run-ansible.sh; returns (success, RESULT line, stderr). The first container's
-/// end-state listing is saved to `state`.
+/// The image's fingerprint now: both tools must run on the same build even if the testbed
+/// re-publishes the alias in the meantime.
+fn pinned_image() -> String {
+    let alias = common::image();
+    let out = Command::new("incus")
+        .args(["image", "info", &alias])
+        .output()
+        .expect("incus image info");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("Fingerprint: "))
+        .map(|f| f.trim().to_string())
+        .unwrap_or_else(|| {
+            panic!(
+                "cannot resolve image {alias}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+/// run-ansible.sh, retried once when it printed no RESULT line (a container launch the
+/// shared daemon did not complete); a real failure of a tool always prints RESULT.
 fn run_bench(
     n: usize,
     runner_cmd: Option<&str>,
     expected: &str,
-    state: &std::path::Path,
+    state: &Path,
+    image: &str,
+) -> (bool, String, String) {
+    let mut last = (false, String::new(), String::new());
+    for _ in 0..2 {
+        last = run_bench_once(n, runner_cmd, expected, state, image);
+        if !last.1.is_empty() {
+            break;
+        }
+    }
+    last
+}
+
+/// Run run-ansible.sh once; returns (success, RESULT line, stderr). The first container's
+/// end-state listing is saved to `state`.
+fn run_bench_once(
+    n: usize,
+    runner_cmd: Option<&str>,
+    expected: &str,
+    state: &Path,
+    image: &str,
 ) -> (bool, String, String) {
     let prefix = unique("rrp");
     let mut cmd = Command::new(bench_dir().join("run-ansible.sh"));
     cmd.arg(n.to_string())
         .env("SAVE_STATE", state)
+        .env("IMAGE", image)
         .env("PREFIX", &prefix)
         .env("EXPECTED_DIGEST", expected)
         .env(
@@ -61,10 +103,12 @@ fn field<'a>(result: &'a str, key: &str) -> &'a str {
 
 #[test]
 fn webstack_same_end_state_as_ansible_on_1_and_3_containers() {
-    // 1. Reference: real Ansible on a fresh container of the same image.
+    let image = pinned_image();
     let dir = tempfile::tempdir().expect("tmp");
+
+    // 1. Reference: real Ansible on a fresh container of the same image.
     let ansible_state = dir.path().join("ansible.state");
-    let (ok, result, err) = run_bench(1, None, "", &ansible_state);
+    let (ok, result, err) = run_bench(1, None, "", &ansible_state, &image);
     assert!(ok, "ansible-playbook reference run failed: {result}\n{err}");
     let reference = field(&result, "digest").to_string();
     assert_eq!(
@@ -77,9 +121,9 @@ fn webstack_same_end_state_as_ansible_on_1_and_3_containers() {
     // 2. The runner on 1 container, then 3: same digest, idempotent second run.
     for n in [1, 3] {
         let runner_state = dir.path().join(format!("runner-{n}.state"));
-        let (ok, result, err) = run_bench(n, Some(runner()), &reference, &runner_state);
+        let (ok, result, err) = run_bench(n, Some(runner()), &reference, &runner_state, &image);
         eprintln!("runner n={n}: {result}");
-        if field(&result, "digest") != reference {
+        if field(&result, "digest") != reference && runner_state.exists() {
             // What differs from Ansible's end state (the script itself diffs against the stored listing).
             let diff = Command::new("diff")
                 .arg(&ansible_state)
