@@ -245,13 +245,14 @@ resource "incus_network" "ovn" {{
   config = {{
     network        = "{uplink}"
     "ipv4.address" = "10.251.41.1/24"
+    "ipv4.nat"     = "true"
     "ipv6.address" = "none"
   }}
 }}
 
 resource "incus_network_lb" "bad" {{
   network        = incus_network.ovn.name
-  listen_address = "10.251.41.50"
+  listen_address = "10.251.99.5"
 }}
 "#
     ));
@@ -259,12 +260,12 @@ resource "incus_network_lb" "bad" {{
     out.assert_failure();
     let flat = out.flat();
     assert!(
-        flat.contains("Failed to create load balancer 10.251.41.50"),
+        flat.contains("Failed to create load balancer 10.251.99.5"),
         "{}",
         out.all()
     );
     assert!(
-        flat.contains("listen_address = \"10.251.41.50\""),
+        flat.contains("listen_address = \"10.251.99.5\""),
         "error not located: {}",
         out.all()
     );

@@ -217,6 +217,7 @@ impl Resource for NetworkLb {
                     .desc("Address to listen on, from the uplink's `ipv4.routes`/`ipv6.routes`. Changing it forces a new load balancer."),
                 Attribute::optional_computed("description", Type::String).default(Value::string("")).desc("Description of the load balancer."),
                 Attribute::optional_computed("config", Type::map(Type::String))
+                    .default(Value::Map(Default::default()))
                     .desc("Load balancer configuration, e.g. `healthcheck`, `healthcheck.interval`, `user.*`."),
                 attrs::project_attr(),
                 attrs::remote_attr(),
