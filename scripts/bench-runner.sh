@@ -37,7 +37,7 @@ EOF
 chmod +x "$work/runner"
 
 field() { awk -v k="$2" '{for(i=1;i<=NF;i++){split($i,a,"="); if(a[1]==k) print a[2]}}' <<<"$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.1f", a/b; else printf "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.1fx", a/b; else printf "n/a" }'; }
 summary() { # $1 = jsonl -> "round_trips execs summed_ms"
   python3 - "$1" <<'PY'
 import json, sys
@@ -68,7 +68,7 @@ for n in $BENCH_N; do
     read -r trips execs ms < <(summary "$work/run$run.jsonl")
     a=$([[ $run == 1 ]] && echo "$a1" || echo "$a2"); r=$([[ $run == 1 ]] && echo "$r1" || echo "$r2")
     per_host_ms=$(awk -v m="$ms" -v n="$n" 'BEGIN{printf "%.1f", m/n}')
-    printf '%-4s %-6s %10s %10s %8s %12s %8s %12s %14s\n' "$n" "run$run" "$a" "$r" "$(ratio "$a" "$r")x" "$trips" "$execs" "$ms" "$(ratio "$r" "$(awk -v m="$per_host_ms" 'BEGIN{print m/1000}')")"
+    printf '%-4s %-6s %10s %10s %8s %12s %8s %12s %14s\n' "$n" "run$run" "$a" "$r" "$(ratio "$a" "$r")" "$trips" "$execs" "$ms" "$(ratio "$r" "$(awk -v m="$per_host_ms" 'BEGIN{print m/1000}')")"
   done
   echo "N=$n ansible digest=${digest:-skipped} runner: $res" >&2
 done
