@@ -5,6 +5,8 @@ ENV ?= iapetus
 CARGO ?= cargo
 # Tests and scripts read the testbed's paths (terraform 1.0.3, ansible venv, image alias).
 ENVSH := source scripts/env.sh
+# Where `make build` puts the binaries (honours CARGO_TARGET_DIR); the mk/ fragments use it.
+FLOE_BIN ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release
 
 # Area fragments (environments, benchmarks, test set-ups) live in mk/.
 -include $(wildcard mk/*.mk)
