@@ -37,8 +37,10 @@ tf-cli-config:
 	@test -x "$(FLOE_BIN)/terraform-provider-incus" || { echo "$(FLOE_BIN)/terraform-provider-incus is missing: make build (or FLOE_BIN=target/debug after cargo build -p provider)" >&2; exit 1; }
 	@bash mk/tf-cli-config.sh "$(FLOE_TF_DIR)" "$(FLOE_BIN)/terraform-provider-incus" >/dev/null
 
+# The lock file would pin the checksum of the previous local build of the provider and make
+# init fail after every rebuild (even with -upgrade on 1.0.x), so it is recreated each time.
 tf-init: env-check tf-cli-config
-	@$(TF_ENV) && cd "$(ENV_DIR)" && "$$TERRAFORM" init -input=false -upgrade -no-color >"$(FLOE_TF_DIR)/init-$(ENV).log" 2>&1 \
+	@$(TF_ENV) && cd "$(ENV_DIR)" && rm -f .terraform.lock.hcl && "$$TERRAFORM" init -input=false -upgrade -no-color >"$(FLOE_TF_DIR)/init-$(ENV).log" 2>&1 \
 	  || { cat "$(FLOE_TF_DIR)/init-$(ENV).log" >&2; exit 1; }
 
 plan: tf-init ## terraform plan of environments/$(ENV) with Floe's provider

@@ -48,6 +48,7 @@ tfvars=(-var "image=$FLOE_IMAGE" -var "name_prefix=${QUICKSTART_PREFIX:-qs}" -va
 
 cd "$work"
 log "terraform init (provider: $provider)"
+rm -f .terraform.lock.hcl   # it pins the previous local build's checksum (see mk/environments.mk)
 "$TERRAFORM" init -input=false -upgrade -no-color >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; die "terraform init failed"; }
 
 if [[ "$action" == destroy ]]; then
