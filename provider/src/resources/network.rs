@@ -106,7 +106,8 @@ fn to_state(base: &Value, net: &incus_client::Network, clustered: bool) -> Value
     let mut st = base.clone();
     let targeted = opt_str(base, "target").is_some();
     // Right after an import nothing is known about what the user sets: take every key but
-    // volatile.* as set by the user. Explicitly configured networks (the usual case) then
+    // volatile.*, tunnel.* and bridge.mtu (which the daemon always fills in for OVN) as set
+    // by the user. Explicitly configured networks (the usual case) then
     // plan clean; keys the daemon generated and the HCL leaves out show once as removed
     // (the apply keeps them on the server) and are stripped from then on.
     let imported;
@@ -114,7 +115,11 @@ fn to_state(base: &Value, net: &incus_client::Network, clustered: bool) -> Value
         imported = Value::from_string_map(
             net.config
                 .iter()
-                .filter(|(k, _)| !k.starts_with("volatile."))
+                .filter(|(k, _)| {
+                    !k.starts_with("volatile.")
+                        && !k.starts_with("tunnel.")
+                        && k.as_str() != "bridge.mtu"
+                })
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
         &imported
