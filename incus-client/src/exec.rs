@@ -301,6 +301,8 @@ impl Client {
         };
         let (s0, s1, s2) = (secret("0")?, secret("1")?, secret("2")?);
 
+        let posted = std::time::Instant::now();
+        let connect_time = std::sync::Mutex::new(Duration::ZERO);
         let streams = async {
             // The daemon starts the command once every fd is connected.
             let (mut stdin, mut stdout, mut stderr) = tokio::try_join!(
@@ -308,6 +310,9 @@ impl Client {
                 ws::connect(self, &op.id, &s1, &call),
                 ws::connect(self, &op.id, &s2, &call),
             )?;
+            if let Ok(mut t) = connect_time.lock() {
+                *t = posted.elapsed();
+            }
             let ws_err = |detail: String| Error::WebSocket {
                 method: call.method.clone(),
                 path: call.path.clone(),
@@ -371,10 +376,22 @@ impl Client {
             }
             Ok(Ok(())) => {}
         }
+        let connected_after = connect_time.lock().map(|t| *t).unwrap_or_default();
         let op = self
             .wait_for(&op.id, &call, Some(timeout))
             .await
-            .map_err(|e| explain_start_failure(e, req))?;
+            .map_err(|e| explain_start_failure(e, req))
+            .map_err(|e| {
+                // Incus abandons an exec whose websockets are not all connected within a few
+                // seconds; on a stalled daemon the operation is then gone.
+                if e.daemon_message() == Some("Operation not found") && connected_after > Duration::from_secs(4) {
+                    e.with_hint(&format!(
+                        "the daemon took {connected_after:.1?} to accept the exec websockets and gave up on the command; it may not have run"
+                    ))
+                } else {
+                    e
+                }
+            })?;
         exit_code(&op, &call)
     }
 }
