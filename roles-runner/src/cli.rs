@@ -228,6 +228,8 @@ pub async fn main_with(cli: Cli) -> i32 {
             Err(e) => {
                 eprintln!("ERROR! {}", describe_load_error(&e));
                 return match e {
+                    // A missing role is a plain AnsibleError (1) in Ansible, not a parser error (4).
+                    crate::Error::Syntax { ref msg, .. } if msg.starts_with("the role '") => 1,
                     crate::Error::Yaml(_) | crate::Error::Syntax { .. } => 4,
                     _ => 1,
                 };

@@ -47,6 +47,10 @@ impl TemplateError {
         {
             msg = format!("{msg} ({first})");
         }
+        // minijinja quotes names with backticks, Jinja2 (and so Ansible) with single quotes.
+        if let Ok(re) = regex::Regex::new(r"`([^`]+)` is undefined") {
+            msg = re.replace_all(&msg, "'$1' is undefined").into_owned();
+        }
         let shown: String = source.chars().take(200).collect();
         TemplateError {
             msg: format!("{msg}. The error was in: {shown}"),
