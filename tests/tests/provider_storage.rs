@@ -281,8 +281,9 @@ resource "incus_instance_snapshot" "s" {{
 "#
     ));
     ws.apply().assert_success();
+    // `incus query` takes the project in the URL, not as --project.
     let snaps = || {
-        ws.project.incus(&[
+        incus(&[
             "query",
             &format!("/1.0/instances/snapc1/snapshots?project={p}"),
         ])
