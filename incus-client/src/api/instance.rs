@@ -197,6 +197,9 @@ pub struct InstanceStateAddress {
     pub scope: String,
 }
 
+/// Seconds a clean stop may take before [`Client::stop_instance`] forces it.
+pub const GRACEFUL_STOP_TIMEOUT_S: i64 = 30;
+
 /// `api.InstanceStatePut`: `action` is start, stop, restart, freeze or unfreeze.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -361,17 +364,30 @@ impl Client {
     }
 
     /// Stop; `force` kills instead of a clean shutdown.
+    ///
+    /// A clean shutdown is bounded by [`GRACEFUL_STOP_TIMEOUT_S`] and then forced: an instance
+    /// asked to stop before its init installed the shutdown handler ignores the request, and an
+    /// unbounded stop would hang forever (seen with containers stopped right after starting).
     pub async fn stop_instance(&self, name: &str, force: bool) -> Result<()> {
-        self.set_instance_state(
-            name,
-            &InstanceStatePut {
-                action: "stop".into(),
-                timeout: -1,
-                force,
-                ..Default::default()
-            },
-        )
-        .await
+        let stop = |force: bool, timeout: i64| InstanceStatePut {
+            action: "stop".into(),
+            timeout,
+            force,
+            ..Default::default()
+        };
+        if force {
+            return self.set_instance_state(name, &stop(true, -1)).await;
+        }
+        match self
+            .set_instance_state(name, &stop(false, GRACEFUL_STOP_TIMEOUT_S))
+            .await
+        {
+            Err(e) if !e.is_not_found() => {
+                tracing::debug!("clean stop of {name} failed ({e}); forcing it");
+                self.set_instance_state(name, &stop(true, -1)).await
+            }
+            other => other,
+        }
     }
 
     /// Stop (forced) if running, then delete. A missing instance is not an error.
