@@ -40,7 +40,7 @@ changed() { CHANGES+=("$1"); log "$1"; }
 
 [[ $(id -u) == 0 ]] || die "must run as root (installs packages, starts daemons, creates interfaces)"
 command -v incus >/dev/null || die "the incus client is not installed (run scripts/testbed.sh first)"
-timeout 20 incus info >/dev/null 2>&1 || die "the Incus daemon does not answer (run scripts/testbed.sh first)"
+timeout 120 incus info >/dev/null 2>&1 || die "the Incus daemon does not answer within 120 s (run scripts/testbed.sh first)"
 
 # ------------------------------------------------------------------ 1. packages
 pkg_installed() { [[ $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == 'install ok installed' ]]; }
