@@ -11,7 +11,7 @@ FLOE_BIN ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release
 # Area fragments (environments, benchmarks, test set-ups) live in mk/.
 -include $(wildcard mk/*.mk)
 
-.PHONY: help testbed build test demo bench bench-client bench-inventory fmt lint
+.PHONY: help testbed build test demo bench bench-client bench-inventory bench-provider bench-runner fmt lint
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-24s %s\n", $$1, $$2}'
@@ -34,7 +34,13 @@ bench-client: testbed ## Incus client round trips vs the incus CLI (200 exec, 20
 bench-inventory: testbed ## floe-inventory --list, 1,000 hosts in 50 groups, vs an equivalent Python script
 	$(ENVSH) && $(CARGO) bench -p inventory --bench list_1000 --locked
 
-bench: bench-client bench-inventory ## every benchmark
+bench-provider: testbed build ## provider start→handshake, RSS after a 20-instance plan, plan vs raw curl GETs
+	$(ENVSH) && bash scripts/bench-provider.sh
+
+bench-runner: testbed build ## webstack on 1 and 10 containers: ansible-playbook vs roles-runner, same run
+	$(ENVSH) && bash scripts/bench-runner.sh
+
+bench: bench-client bench-inventory bench-provider bench-runner ## every benchmark
 
 fmt: ## format the code
 	$(CARGO) fmt --all
