@@ -17,10 +17,10 @@ PROFILE="${BENCH_PROFILE:-release}"
 echo "== building the provider ($PROFILE)"
 if [ "$PROFILE" = release ]; then
   cargo build --release -p terraform-provider-incus --bin terraform-provider-incus >/dev/null
-  BIN="$PWD/target/release/terraform-provider-incus"
+  BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/terraform-provider-incus"
 else
   cargo build -p terraform-provider-incus --bin terraform-provider-incus >/dev/null
-  BIN="$PWD/target/debug/terraform-provider-incus"
+  BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/terraform-provider-incus"
 fi
 [ -x "$TERRAFORM" ] || { echo "Terraform not found at $TERRAFORM (run make testbed)" >&2; exit 1; }
 

@@ -23,7 +23,7 @@ export IMAGE="${FLOE_IMAGE:-local/debian12}"
 
 echo "bench-runner: building roles-runner (release)" >&2
 (cd "$root" && cargo build --release --locked -p roles-runner >&2)
-bin="$root/target/release/roles-runner"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/roles-runner"
 
 work="$(mktemp -d /tmp/bench-runner.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
