@@ -54,14 +54,18 @@ for n in $BENCH_N; do
   a1=na; a2=na
   if [[ "${SKIP_ANSIBLE:-0}" != 1 ]]; then
     res=$(cd "$BENCH_DIR" && PREFIX="bench-a-$$" EXPECTED_DIGEST= ./run-ansible.sh "$n" "$forks" 2>"$work/ansible-$n.err" | grep '^RESULT' || true)
+    # (with N>1 run-ansible.sh reports differing digests: DHCP leases; the timings are valid)
     [[ -n "$res" ]] || { echo "bench-runner: ansible run failed (N=$n):" >&2; tail -20 "$work/ansible-$n.err" >&2; exit 1; }
     a1=$(field "$res" run1_s); a2=$(field "$res" run2_s); digest=$(field "$res" digest)
   fi
   rm -f "$work/count" "$work"/run*.jsonl
-  res=$(cd "$BENCH_DIR" && RUNNER_CMD="$work/runner" PREFIX="bench-r-$$" EXPECTED_DIGEST="$digest" ./run-ansible.sh "$n" "$forks" 2>"$work/runner-$n.err" | grep '^RESULT' || true)
+  # End-state equality is the proof test's job (tests/webstack_proof.rs compares full listings;
+  # raw digests differ between any two containers since the image has a DHCP client). Here
+  # both runs must succeed and the second must change nothing.
+  res=$(cd "$BENCH_DIR" && RUNNER_CMD="$work/runner" PREFIX="bench-r-$$" EXPECTED_DIGEST= ./run-ansible.sh "$n" "$forks" 2>"$work/runner-$n.err" | grep '^RESULT' || true)
   [[ -n "$res" ]] || { echo "bench-runner: runner run failed (N=$n):" >&2; tail -20 "$work/runner-$n.err" >&2; exit 1; }
-  if ! grep -q PASS "$work/runner-$n.err"; then
-    echo "bench-runner: runner did not pass run-ansible.sh (N=$n): $res" >&2; tail -20 "$work/runner-$n.err" >&2; exit 1
+  if ! grep -q 'run 1: rc=0 .*failed+unreachable=0' "$work/runner-$n.err" || ! grep -q 'run 2: rc=0 .*changed=0 failed+unreachable=0' "$work/runner-$n.err"; then
+    echo "bench-runner: runner runs failed or were not idempotent (N=$n): $res" >&2; tail -20 "$work/runner-$n.err" >&2; exit 1
   fi
   r1=$(field "$res" run1_s); r2=$(field "$res" run2_s)
   for run in 1 2; do
