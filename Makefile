@@ -11,7 +11,7 @@ FLOE_BIN ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/release
 # Area fragments (environments, benchmarks, test set-ups) live in mk/.
 -include $(wildcard mk/*.mk)
 
-.PHONY: help testbed build test demo bench bench-client bench-inventory bench-provider bench-runner fmt lint
+.PHONY: help testbed build test demo bench bench-client bench-inventory bench-provider bench-runner fmt lint ovn-setup ovn-teardown cluster-up cluster-down
 
 help: ## list targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-24s %s\n", $$1, $$2}'
@@ -41,6 +41,18 @@ bench-runner: testbed build ## webstack on 1 and 10 containers: ansible-playbook
 	$(ENVSH) && bash scripts/bench-runner.sh
 
 bench: bench-client bench-inventory bench-provider bench-runner ## every benchmark
+
+ovn-setup: testbed ## OVS/OVN by hand + the uplink floe-uplink (the OVN tests run it themselves; idempotent)
+	bash scripts/ovn-setup.sh
+
+ovn-teardown: ## undo ovn-setup (ARGS=--purge also removes the packages)
+	bash scripts/ovn-teardown.sh $(ARGS)
+
+cluster-up: testbed ## a 3-member Incus cluster in namespaces; HTTPS client config in /var/lib/floe-cluster/client
+	bash scripts/cluster-sim.sh up
+
+cluster-down: ## stop the simulated cluster
+	bash scripts/cluster-sim.sh down
 
 fmt: ## format the code
 	$(CARGO) fmt --all
