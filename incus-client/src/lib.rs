@@ -80,6 +80,7 @@ pub mod exec;
 pub mod files;
 mod operations;
 pub mod tls;
+mod tls_fetch;
 mod transport;
 mod ws;
 

@@ -18,6 +18,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
 use crate::error::{Error, Result};
 
+pub use crate::tls_fetch::fetch_server_certificate;
+
 /// How to trust the server of a remote.
 #[derive(Clone, Debug, Default)]
 pub enum ServerTrust {
