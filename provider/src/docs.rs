@@ -71,8 +71,8 @@ fn render_block(
             tags.join(", "),
             a.description
         ));
-        if let Some(inner) = &a.nested_map {
-            render_block(out, &Block::new(inner.clone()), "", "", depth + 1);
+        if let Some(n) = &a.nested {
+            render_block(out, &Block::new(n.attributes.clone()), "", "", depth + 1);
         }
     }
     for b in &block.blocks {

@@ -40,7 +40,7 @@ use crate::config::ProviderData;
 use crate::cty::Value;
 pub use diag::{Diagnostic, Diagnostics, Severity};
 pub use plan::Planned;
-pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+pub use schema::{Attribute, Block, NestedAttributes, NestedBlock, NestedNesting, Nesting, Schema};
 
 /// What `modify_plan` sees besides the planned state.
 pub struct PlanRequest<'a> {

@@ -8,7 +8,7 @@
 use crate::cty::{AttrPath, Value};
 
 use super::diag::Diagnostics;
-use super::schema::{Block, Nesting, Presence, Schema, WhenChanged};
+use super::schema::{Attribute, Block, NestedNesting, Nesting, Presence, Schema, WhenChanged};
 
 /// Run every attribute validator on known, non-null configured values.
 pub fn validate(block: &Block, config: &Value, path: &AttrPath, diags: &mut Diagnostics) {
@@ -20,10 +20,26 @@ pub fn validate(block: &Block, config: &Value, path: &AttrPath, diags: &mut Diag
         {
             f(v, &path.then_attr(a.name), diags);
         }
-        if let Some(inner) = &a.nested_map {
-            let nested = Block::new(inner.clone());
-            for (k, e) in v.entries().into_iter().flatten() {
-                validate(&nested, e, &path.then_attr(a.name).then_key(k), diags);
+        if let Some(n) = &a.nested {
+            let nested = Block::new(n.attributes.clone());
+            let apath = path.then_attr(a.name);
+            match n.nesting {
+                NestedNesting::Map => {
+                    for (k, e) in v.entries().into_iter().flatten() {
+                        validate(&nested, e, &apath.then_key(k), diags);
+                    }
+                }
+                // Terraform cannot point into a set element: errors name the member only.
+                NestedNesting::Set => {
+                    for e in v.elements() {
+                        validate(&nested, e, &apath, diags);
+                    }
+                }
+                NestedNesting::List => {
+                    for (i, e) in v.elements().iter().enumerate() {
+                        validate(&nested, e, &apath.then_index(i), diags);
+                    }
+                }
             }
         }
     }
@@ -91,9 +107,41 @@ pub fn plan(schema: &Schema, prior: &Value, proposed: &Value, config: &Value) ->
     }
 }
 
+/// Defaults of optional+computed members inside the elements of a nested set/list
+/// attribute. Set elements cannot be matched to config elements, but a member that is null
+/// in a planned element was left unset in the config (configured values are planned as
+/// written), so it gets its default. Members without a default stay as proposed (null:
+/// "the server's empty value").
+fn fill_nested_elements(members: &[Attribute], v: &mut Value) {
+    let items = match v {
+        Value::Set(items) | Value::List(items) => items,
+        _ => return,
+    };
+    for item in items.iter_mut() {
+        if matches!(item, Value::Null | Value::Unknown) {
+            continue;
+        }
+        for m in members {
+            if let Some(d) = &m.default
+                && m.is_computed()
+                && item.attr(m.name).is_null()
+            {
+                item.set_attr(m.name, d.clone());
+            }
+        }
+    }
+}
+
 /// Defaults and unknowns for computed attributes the config leaves null.
 fn fill_block(block: &Block, state: &mut Value, config: &Value, creating: bool) {
     for a in &block.attributes {
+        if let Some(n) = &a.nested
+            && matches!(n.nesting, NestedNesting::Set | NestedNesting::List)
+            && !config.attr(a.name).is_null()
+            && let Some(v) = state.attr_mut(a.name)
+        {
+            fill_nested_elements(&n.attributes, v);
+        }
         if !a.is_computed() || !config.attr(a.name).is_null() {
             continue;
         }
@@ -136,7 +184,18 @@ pub fn check_plan_consistent(
     for a in &block.attributes {
         let c = config.attr(a.name);
         let p = planned.attr(a.name);
+        // Elements of a nested set/list may get defaults for computed members: only their
+        // number must match.
+        let members_computed = a.nested.as_ref().is_some_and(|n| {
+            n.nesting != NestedNesting::Map && n.attributes.iter().any(|m| m.is_computed())
+        });
         let must_equal = match a.presence {
+            _ if members_computed => {
+                if c.is_wholly_known() && !c.is_null() && c.elements().len() != p.elements().len() {
+                    bad.push(format!("{}: element count changed", path.then_attr(a.name)));
+                }
+                false
+            }
             Presence::Required | Presence::Optional => true,
             Presence::OptionalComputed => !c.is_null(),
             Presence::Computed => false,
@@ -291,6 +350,137 @@ mod tests {
         assert_eq!(p.state.attr("location"), &Value::string("none"));
         assert_eq!(p.state.attr("running"), &Value::Bool(true));
         assert_eq!(p.requires_replace, vec![AttrPath::attr("image")]);
+    }
+
+    fn rule_schema() -> Schema {
+        Schema::new(Block::new(vec![
+            Attribute::nested_set(
+                "rule",
+                vec![
+                    Attribute::required("action", Type::String)
+                        .validate(crate::one_of!(&["allow", "drop"])),
+                    Attribute::optional_computed("state", Type::String)
+                        .default(Value::string("enabled")),
+                    Attribute::optional("port", Type::String),
+                ],
+            )
+            .also_computed()
+            .default(Value::Set(vec![])),
+        ]))
+    }
+
+    fn rule(action: &str, state: Value, port: Value) -> Value {
+        obj(&[
+            ("action", Value::string(action)),
+            ("state", state),
+            ("port", port),
+        ])
+    }
+
+    #[test]
+    fn nested_set_members_get_defaults_and_set_order_does_not_matter() {
+        let s = rule_schema();
+        let cfg = obj(&[(
+            "rule",
+            Value::Set(vec![
+                rule("allow", Value::Null, Value::string("22")),
+                rule("drop", Value::string("disabled"), Value::Null),
+            ]),
+        )]);
+        let p = plan(&s, &Value::Null, &cfg, &cfg);
+        let expected = Value::Set(vec![
+            rule("drop", Value::string("disabled"), Value::Null),
+            rule("allow", Value::string("enabled"), Value::string("22")),
+        ]);
+        // Same elements in another order: equal.
+        assert_eq!(p.state.attr("rule"), &expected);
+        assert!(check_plan_consistent(&s.block, &cfg, &p.state, &AttrPath::root()).is_empty());
+
+        // An update with the rules reordered in config plans no change.
+        let reordered = obj(&[(
+            "rule",
+            Value::Set(vec![
+                rule("drop", Value::string("disabled"), Value::Null),
+                rule("allow", Value::Null, Value::string("22")),
+            ]),
+        )]);
+        let p2 = plan(&s, &p.state, &reordered, &reordered);
+        assert_eq!(p2.state, p.state);
+
+        // Unset set: the default (empty set), not unknown.
+        let none = obj(&[("rule", Value::Null)]);
+        let p3 = plan(&s, &Value::Null, &none, &none);
+        assert_eq!(p3.state.attr("rule"), &Value::Set(vec![]));
+    }
+
+    #[test]
+    fn nested_set_element_count_must_match_config() {
+        let s = rule_schema();
+        let cfg = obj(&[(
+            "rule",
+            Value::Set(vec![rule("allow", Value::Null, Value::Null)]),
+        )]);
+        let planned = obj(&[("rule", Value::Set(vec![]))]);
+        assert_eq!(
+            check_plan_consistent(&s.block, &cfg, &planned, &AttrPath::root()).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn nested_set_and_list_members_are_validated() {
+        let s = rule_schema();
+        let cfg = obj(&[(
+            "rule",
+            Value::Set(vec![
+                rule("allow", Value::Null, Value::Null),
+                rule("reject", Value::Null, Value::Null),
+            ]),
+        )]);
+        let mut d = Diagnostics::default();
+        validate(&s.block, &cfg, &AttrPath::root(), &mut d);
+        assert_eq!(d.0.len(), 1, "{d:?}");
+        // No element index into a set: the path names the member attribute.
+        assert_eq!(
+            d.0[0].path,
+            Some(AttrPath::attr("rule").then_attr("action"))
+        );
+
+        let list = Block::new(vec![Attribute::nested_list(
+            "rule",
+            vec![
+                Attribute::required("action", Type::String)
+                    .validate(crate::one_of!(&["allow", "drop"])),
+            ],
+        )]);
+        let cfg = obj(&[(
+            "rule",
+            Value::List(vec![
+                obj(&[("action", Value::string("allow"))]),
+                obj(&[("action", Value::string("bad"))]),
+            ]),
+        )]);
+        let mut d = Diagnostics::default();
+        validate(&list, &cfg, &AttrPath::root(), &mut d);
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(
+            d.0[0].path,
+            Some(AttrPath::attr("rule").then_index(1).then_attr("action"))
+        );
+    }
+
+    #[test]
+    fn nested_set_schema_encodes_set_nesting() {
+        use crate::proto::tfplugin6 as pb;
+        let proto = rule_schema().to_proto();
+        let a = &proto.block.unwrap().attributes[0];
+        let n = a.nested_type.as_ref().expect("nested_type");
+        assert_eq!(n.nesting, pb::schema::object::NestingMode::Set as i32);
+        assert!(a.r#type.is_empty());
+        assert!(a.optional && a.computed);
+        let names: Vec<_> = n.attributes.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["action", "state", "port"]);
+        assert!(n.attributes[1].optional && n.attributes[1].computed);
     }
 
     #[test]

@@ -41,9 +41,23 @@ pub struct Attribute {
     pub default: Option<Value>,
     pub when_changed: WhenChanged,
     pub validator: Option<Validator>,
-    /// A protocol-6 nested attribute (`name = { key = { ... } }`): the attributes of each
-    /// element. The value type is `map(object(...))`.
-    pub nested_map: Option<Vec<Attribute>>,
+    /// A protocol-6 nested attribute (`name = { key = { ... } }` for maps, `name = [{ ... }]`
+    /// for sets and lists): how elements nest and the attributes of each element.
+    pub nested: Option<NestedAttributes>,
+}
+
+/// How a protocol-6 nested attribute holds its objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NestedNesting {
+    Map,
+    Set,
+    List,
+}
+
+#[derive(Debug, Clone)]
+pub struct NestedAttributes {
+    pub nesting: NestedNesting,
+    pub attributes: Vec<Attribute>,
 }
 
 impl Attribute {
@@ -58,22 +72,48 @@ impl Attribute {
             default: None,
             when_changed: WhenChanged::KeepPrior,
             validator: None,
-            nested_map: None,
+            nested: None,
         }
     }
-    /// An optional map of objects declared as a nested attribute (MAP nesting), so that
-    /// inner attributes can be optional (a plain `map(object)` type cannot express that
-    /// in Terraform 1.0).
-    pub fn nested_map(name: &'static str, attributes: Vec<Attribute>) -> Self {
+    fn nested_attr(name: &'static str, nesting: NestedNesting, attributes: Vec<Attribute>) -> Self {
         let obj = Type::Object(
             attributes
                 .iter()
                 .map(|a| (a.name.to_string(), a.ty.clone()))
                 .collect(),
         );
-        let mut a = Self::new(name, Type::map(obj), Presence::Optional);
-        a.nested_map = Some(attributes);
+        let ty = match nesting {
+            NestedNesting::Map => Type::map(obj),
+            NestedNesting::Set => Type::set(obj),
+            NestedNesting::List => Type::list(obj),
+        };
+        let mut a = Self::new(name, ty, Presence::Optional);
+        a.nested = Some(NestedAttributes {
+            nesting,
+            attributes,
+        });
         a
+    }
+    /// An optional map of objects declared as a nested attribute (MAP nesting), so that
+    /// inner attributes can be optional (a plain `map(object)` type cannot express that
+    /// in Terraform 1.0).
+    pub fn nested_map(name: &'static str, attributes: Vec<Attribute>) -> Self {
+        Self::nested_attr(name, NestedNesting::Map, attributes)
+    }
+    /// An optional set of objects declared as a nested attribute (SET nesting):
+    /// `name = [{ a = 1 }, { a = 2 }]`, order-insensitive, inner attributes may be optional
+    /// or optional+computed with a `.default(..)` (filled in by the planner per element).
+    pub fn nested_set(name: &'static str, attributes: Vec<Attribute>) -> Self {
+        Self::nested_attr(name, NestedNesting::Set, attributes)
+    }
+    /// Like [`Attribute::nested_set`], ordered (LIST nesting).
+    pub fn nested_list(name: &'static str, attributes: Vec<Attribute>) -> Self {
+        Self::nested_attr(name, NestedNesting::List, attributes)
+    }
+    /// Make an optional attribute optional+computed (e.g. a nested set with a default).
+    pub fn also_computed(mut self) -> Self {
+        self.presence = Presence::OptionalComputed;
+        self
     }
     pub fn required(name: &'static str, ty: Type) -> Self {
         Self::new(name, ty, Presence::Required)
@@ -123,9 +163,13 @@ impl Attribute {
     }
 
     fn to_proto(&self) -> pb::schema::Attribute {
-        let nested_type = self.nested_map.as_ref().map(|attrs| pb::schema::Object {
-            attributes: attrs.iter().map(Attribute::to_proto).collect(),
-            nesting: pb::schema::object::NestingMode::Map as i32,
+        let nested_type = self.nested.as_ref().map(|n| pb::schema::Object {
+            attributes: n.attributes.iter().map(Attribute::to_proto).collect(),
+            nesting: match n.nesting {
+                NestedNesting::Map => pb::schema::object::NestingMode::Map,
+                NestedNesting::Set => pb::schema::object::NestingMode::Set,
+                NestedNesting::List => pb::schema::object::NestingMode::List,
+            } as i32,
             ..Default::default()
         });
         pb::schema::Attribute {

@@ -5,6 +5,7 @@ pub mod common;
 pub mod instance;
 pub mod instance_snapshot;
 pub mod network;
+pub mod network_acl;
 pub mod network_lb;
 pub mod profile;
 pub mod project;
@@ -21,6 +22,7 @@ pub fn all() -> Vec<Box<dyn Resource>> {
         Box::new(instance::Instance),
         Box::new(instance_snapshot::InstanceSnapshot),
         Box::new(network::Network),
+        Box::new(network_acl::NetworkAcl),
         Box::new(network_lb::NetworkLb),
         Box::new(profile::Profile),
         Box::new(project::Project),
@@ -35,6 +37,7 @@ pub fn example(type_name: &str) -> &'static str {
         "incus_instance" => INSTANCE_EXAMPLE,
         "incus_instance_snapshot" => instance_snapshot::EXAMPLE,
         "incus_network" => network::EXAMPLE,
+        "incus_network_acl" => network_acl::EXAMPLE,
         "incus_network_lb" => network_lb::EXAMPLE,
         "incus_profile" => PROFILE_EXAMPLE,
         "incus_project" => project::EXAMPLE,
