@@ -28,6 +28,7 @@ use incus_client::cliconfig::CliConfig;
 use crate::cty::{AttrPath, Type, Value};
 use crate::framework::diag::{self, Diagnostics};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+use crate::remote_trust::{self, TrustOptions};
 
 pub fn schema() -> Schema {
     let remote = Block::new(vec![
@@ -38,7 +39,7 @@ pub fn schema() -> Schema {
             .desc("`incus` (default) for a daemon, `simplestreams` or `oci` for image servers.")
             .validate(crate::one_of!(PROTOCOLS)),
         Attribute::optional("authentication_type", Type::String).desc("`tls` (default). `oidc` is not supported."),
-        Attribute::optional("token", Type::String).sensitive().desc("One-time trust token (not supported yet: add the client certificate with `incus config trust add`)."),
+        Attribute::optional("token", Type::String).sensitive().desc("One-time trust token (`incus config trust add <name>` on the server), redeemed with the client certificate when the server does not trust it yet."),
         Attribute::optional("public", Type::Bool).desc("Image-only public server (no authentication)."),
         Attribute::optional("credentials_helper", Type::String).desc("OCI credentials helper (image servers only)."),
         Attribute::optional("project", Type::String).desc("Default project for resources on this remote."),
@@ -134,6 +135,18 @@ pub struct RemoteDef {
     pub protocol: String,
     pub project: Option<String>,
     pub public: bool,
+    /// One-time trust token (sensitive: never printed).
+    pub token: Option<Secret>,
+}
+
+/// A string that `Debug` does not print (trust tokens).
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl RemoteDef {
@@ -149,6 +162,8 @@ pub struct ProviderData {
     pub remotes: BTreeMap<String, RemoteDef>,
     pub default_remote: String,
     pub default_project: Option<String>,
+    /// `generate_client_certificates` / `accept_remote_certificate` (after env fallbacks).
+    pub trust: TrustOptions,
     clients: Mutex<BTreeMap<String, Client>>,
 }
 
@@ -166,7 +181,7 @@ fn expand_home(p: &str) -> PathBuf {
 impl ProviderData {
     /// Build from the provider block. Errors name the attribute and the fix.
     pub fn configure(config: &Value) -> Result<(ProviderData, Diagnostics), Diagnostics> {
-        let mut warnings = Diagnostics::new();
+        let warnings = Diagnostics::new();
         let config_dir = match config.attr("config_dir").as_str() {
             Some(d) if !d.is_empty() => expand_home(d),
             _ => CliConfig::default_dir().unwrap_or_else(|| PathBuf::from("/root/.config/incus")),
@@ -192,13 +207,14 @@ impl ProviderData {
             .attr("generate_client_certificates")
             .as_bool()
             .unwrap_or_else(|| env_bool("INCUS_GENERATE_CLIENT_CERTS"));
-        if generate && !config_dir.join("client.crt").exists() {
-            warnings.warning_at(
-                AttrPath::attr("generate_client_certificates"),
-                "Client certificate generation is not implemented yet",
-                format!("Create one with `incus remote list` (it writes {}), then add it to the server's trust store.", config_dir.join("client.crt").display()),
-            );
-        }
+        let accept = config
+            .attr("accept_remote_certificate")
+            .as_bool()
+            .unwrap_or_else(|| env_bool("INCUS_ACCEPT_SERVER_CERTIFICATE"));
+        let trust = TrustOptions {
+            generate_client_certificates: generate,
+            accept_remote_certificate: accept,
+        };
 
         let mut remotes: BTreeMap<String, RemoteDef> = BTreeMap::new();
         // The CLI's remotes come first, so existing `incus remote add` setups just work.
@@ -212,6 +228,7 @@ impl ProviderData {
                         protocol: r.protocol.clone(),
                         project: Some(r.project.clone()).filter(|p| !p.is_empty()),
                         public: r.public,
+                        token: None,
                     },
                 );
             }
@@ -222,6 +239,7 @@ impl ProviderData {
             protocol: "incus".into(),
             project: None,
             public: false,
+            token: None,
         });
         let mut default_remote = cli
             .as_ref()
@@ -250,6 +268,11 @@ impl ProviderData {
                     protocol: r.attr("protocol").as_str().unwrap_or("incus").to_string(),
                     project: r.attr("project").as_str().map(str::to_string),
                     public: r.attr("public").as_bool().unwrap_or(false),
+                    token: r
+                        .attr("token")
+                        .as_str()
+                        .filter(|t| !t.is_empty())
+                        .map(|t| Secret(t.to_string())),
                 },
             );
         }
@@ -273,6 +296,7 @@ impl ProviderData {
                 remotes,
                 default_remote,
                 default_project: config.attr("project").as_str().map(str::to_string),
+                trust,
                 clients: Mutex::new(BTreeMap::new()),
             },
             warnings,
@@ -290,6 +314,7 @@ impl ProviderData {
                 remotes: BTreeMap::new(),
                 default_remote: "local".into(),
                 default_project: None,
+                trust: TrustOptions::default(),
                 clients: Mutex::new(BTreeMap::new()),
             },
         }
@@ -369,24 +394,24 @@ impl ProviderData {
             return Client::unix(path).map_err(fail);
         }
         if addr.starts_with("https://") {
-            // Certificates come from the CLI config dir (pinned servercerts/<name>.crt).
-            let cli = match &self.cli {
-                Some(c) => c.clone(),
-                None => CliConfig::load(&self.config_dir).map_err(fail)?,
+            // First contact: client certificate, server certificate pinning, trust token.
+            let remote = remote_trust::Remote {
+                name: &def.name,
+                addr,
+                token: def.token.as_ref().map(|t| t.0.as_str()),
             };
+            remote_trust::bootstrap_blocking(&self.config_dir, &remote, self.trust).map_err(
+                |e| {
+                    diag::error(
+                        format!("Cannot connect to remote {:?}", def.name),
+                        format!("{e}."),
+                    )
+                },
+            )?;
+            // Certificates come from the CLI config dir (re-read: bootstrap may have written
+            // client.crt or servercerts/<name>.crt).
+            let cli = CliConfig::load(&self.config_dir).map_err(fail)?;
             let tls = cli.tls_for(&def.name).map_err(fail)?;
-            if !self
-                .config_dir
-                .join("servercerts")
-                .join(format!("{}.crt", def.name))
-                .exists()
-                && matches!(tls.server, incus_client::tls::ServerTrust::PlatformRoots)
-            {
-                tracing::warn!(
-                    remote = def.name,
-                    "no pinned server certificate; using the platform roots"
-                );
-            }
             return Client::https(addr, &tls).map_err(fail);
         }
         Err(diag::error(
@@ -454,7 +479,7 @@ pub fn api_error(
             if detail.to_lowercase().contains("certificate") =>
         {
             format!(
-                "The TLS certificate of remote {name:?} ({addr}) is not trusted. Accept it once with `incus remote add {name} {addr}` (it is stored in {}), then retry.",
+                "The TLS certificate of remote {name:?} ({addr}) is not trusted. Either set accept_remote_certificate = true in the provider block, or accept it once with `incus remote add {name} {addr}` (it is stored in {}), then retry.",
                 ctx.config_dir.join("servercerts").display()
             )
         }

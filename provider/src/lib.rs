@@ -10,6 +10,7 @@ pub mod docs;
 pub mod framework;
 pub mod plugin;
 pub mod proto;
+pub mod remote_trust;
 pub mod resources;
 
 /// The registry address Terraform uses by default for our provider in debug mode.
