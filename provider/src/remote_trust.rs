@@ -273,7 +273,7 @@ async fn bootstrap(
             cert,
         });
     }
-    let body = trust_request(token, &info);
+    let body = trust_request(token);
     let rejected = |detail: String| TrustError::TokenRejected {
         remote: remote.name.to_string(),
         detail,
@@ -306,19 +306,10 @@ async fn bootstrap(
     Ok(())
 }
 
-/// `POST /1.0/certificates` body redeeming `token`. Incus (API extension
-/// `explicit_trust_token`, present in 6.0) reads `trust_token`; older servers took the token
-/// in `password`.
-fn trust_request(token: &str, server_info: &Json) -> Json {
-    let explicit = server_info
-        .get("api_extensions")
-        .and_then(Json::as_array)
-        .is_some_and(|a| a.iter().any(|e| e == "explicit_trust_token"));
-    if explicit {
-        json!({"type": "client", "trust_token": token})
-    } else {
-        json!({"type": "client", "password": token})
-    }
+/// `POST /1.0/certificates` body redeeming `token`: Incus reads the token from `trust_token`
+/// (checked against Incus 6.0.4, whose `password` field does not accept tokens).
+fn trust_request(token: &str) -> Json {
+    json!({"type": "client", "trust_token": token})
 }
 
 /// The TLS material for `remote` as the incus CLI would use it (re-read from disk, since
@@ -426,15 +417,10 @@ mod tests {
     }
 
     #[test]
-    fn trust_request_uses_the_field_the_server_understands() {
-        let incus = json!({"api_extensions": ["explicit_trust_token"]});
+    fn trust_request_sends_the_token_as_trust_token() {
         assert_eq!(
-            trust_request("T", &incus),
+            trust_request("T"),
             json!({"type": "client", "trust_token": "T"})
-        );
-        assert_eq!(
-            trust_request("T", &json!({})),
-            json!({"type": "client", "password": "T"})
         );
     }
 
