@@ -103,6 +103,10 @@ impl Attribute {
     /// An optional set of objects declared as a nested attribute (SET nesting):
     /// `name = [{ a = 1 }, { a = 2 }]`, order-insensitive, inner attributes may be optional
     /// or optional+computed with a `.default(..)` (filled in by the planner per element).
+    ///
+    /// Terraform 1.0.3 crashes rendering a plan where such a set goes from or to null
+    /// (create, destroy: `HasElement on a nil value`, fixed in later Terraform): prefer
+    /// [`Attribute::nested_list`] while 1.0 must be supported.
     pub fn nested_set(name: &'static str, attributes: Vec<Attribute>) -> Self {
         Self::nested_attr(name, NestedNesting::Set, attributes)
     }

@@ -1,5 +1,5 @@
 //! `incus_network_acl`: a network ACL with `ingress` and `egress` rules, HCL-compatible with
-//! the Go provider (rules are protocol-6 nested attribute sets: `ingress = [{ ... }]`).
+//! the Go provider (rules are protocol-6 nested attributes: `ingress = [{ ... }]`).
 //!
 //! Incus stores unset rule fields as `""`; state holds them as null, so a rule written with
 //! only `action` and `state` imports and re-reads without a diff. The whole server object is
@@ -76,10 +76,14 @@ fn rule_attributes() -> Vec<Attribute> {
     v
 }
 
+/// A LIST of nested objects, not a set as in the Go provider (the HCL is the same,
+/// `ingress = [{ ... }]`): Terraform 1.0.3 crashes rendering a plan in which a nested
+/// attribute set goes from or to null (`HasElement on a nil value`, i.e. every create and
+/// destroy). Incus keeps rules in the order written, so a list shows no spurious diff.
 fn rules_attr(name: &'static str, desc: &'static str) -> Attribute {
-    Attribute::nested_set(name, rule_attributes())
+    Attribute::nested_list(name, rule_attributes())
         .also_computed()
-        .default(Value::Set(Vec::new()))
+        .default(Value::List(Vec::new()))
         .desc(desc)
 }
 
@@ -148,11 +152,11 @@ fn to_state(base: &Value, acl: &ServerAcl) -> Value {
     );
     st.set_attr(
         "ingress",
-        Value::Set(acl.ingress.iter().map(rule_to_value).collect()),
+        Value::List(acl.ingress.iter().map(rule_to_value).collect()),
     );
     st.set_attr(
         "egress",
-        Value::Set(acl.egress.iter().map(rule_to_value).collect()),
+        Value::List(acl.egress.iter().map(rule_to_value).collect()),
     );
     st
 }
@@ -361,12 +365,12 @@ mod tests {
     }
 
     #[test]
-    fn schema_rules_are_nested_sets_with_every_field() {
+    fn schema_rules_are_nested_lists_with_every_field() {
         let s = NetworkAcl.schema();
         for dir in ["ingress", "egress"] {
             let a = s.block.attribute(dir).unwrap();
             let n = a.nested.as_ref().unwrap();
-            assert_eq!(n.nesting, crate::framework::NestedNesting::Set);
+            assert_eq!(n.nesting, crate::framework::NestedNesting::List);
             assert_eq!(n.attributes.len(), 2 + RULE_FIELDS.len());
         }
     }
