@@ -162,6 +162,16 @@ fn check(b: Bad) {
             b.playbook
         );
     }
+    if b.task.is_none() {
+        // A load-time error: the playbook is rejected before any task runs.
+        for r in [&ra, &rr] {
+            assert!(
+                !r.stdout.contains("TASK ["),
+                "{:?} ran tasks\n{both}",
+                r.tool
+            );
+        }
+    }
     if let Some(task) = b.task {
         for r in [&ra, &rr] {
             let out = &r.stdout;

@@ -102,7 +102,20 @@ impl Module for File {
                         uid: 0,
                         gid: 0,
                     };
-                    script.extend(attrs.fix_commands(ctx.conn, &path, &fresh, true).await?);
+                    // Like Ansible, every directory this creates (not only the last one)
+                    // gets the requested mode and owner.
+                    let mut created = vec![path.clone()];
+                    let mut cur = std::path::Path::new(&path).parent();
+                    while let Some(p) = cur.and_then(|p| p.to_str()).filter(|p| p.len() > 1) {
+                        if ctx.t().stat(p).await?.is_some() {
+                            break;
+                        }
+                        created.push(p.to_string());
+                        cur = std::path::Path::new(p).parent();
+                    }
+                    for p in created.iter().rev() {
+                        script.extend(attrs.fix_commands(ctx.conn, p, &fresh, true).await?);
+                    }
                 }
             },
             "link" | "hard" => {
@@ -110,12 +123,17 @@ impl Module for File {
                     fail(format!("src is required for creating the {state} {path}"))
                 })?;
                 let force = ctx.bool("force", false)?;
+                // readlink, not the file API: that one follows a link whose target exists
+                // (so `link -> touched` read as touched's content and never compared equal).
                 let current_target = match &existing {
-                    Some(st) if st.kind == FileKind::Symlink => ctx
-                        .t()
-                        .read_file(&path)
-                        .await?
-                        .map(|(d, _)| String::from_utf8_lossy(&d).into_owned()),
+                    Some(st) if st.kind == FileKind::Symlink => {
+                        let out = ctx.sh(&format!("readlink {q}")).await?;
+                        (out.rc == 0).then(|| {
+                            String::from_utf8_lossy(&out.stdout)
+                                .trim_end_matches('\n')
+                                .to_string()
+                        })
+                    }
                     _ => None,
                 };
                 if state == "link" {

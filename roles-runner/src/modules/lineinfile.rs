@@ -12,6 +12,12 @@ fn lines_of(s: &str) -> Vec<String> {
     s.split_inclusive('\n').map(str::to_string).collect()
 }
 
+/// A line without its final newline: Python's `$` (what Ansible's regexps are written
+/// for) also matches just before it, the regex crate's does not.
+fn body(l: &str) -> &str {
+    l.strip_suffix('\n').unwrap_or(l)
+}
+
 fn re(p: &str) -> Result<regex::Regex, ModuleError> {
     regex::Regex::new(p).map_err(|e| fail(format!("invalid regular expression {p}: {e}")))
 }
@@ -83,7 +89,7 @@ impl Module for LineInFile {
                     .filter(|l| {
                         let bare = l.trim_end_matches(['\r', '\n']);
                         let m = match (&regexp, &search, &line) {
-                            (Some(r), _, _) => r.is_match(l),
+                            (Some(r), _, _) => r.is_match(body(l)),
                             (None, Some(s), _) => l.contains(s.as_str()),
                             (None, None, Some(li)) => bare == li,
                             _ => false,
@@ -124,7 +130,7 @@ impl Module for LineInFile {
             let mut exact = false;
             if let Some(r) = &regexp {
                 for (i, l) in lines.iter().enumerate() {
-                    if r.is_match(l) {
+                    if r.is_match(body(l)) {
                         index[0] = i as i64;
                         matched = Some(l.clone());
                         if firstmatch {
@@ -150,7 +156,7 @@ impl Module for LineInFile {
                         index[0] = i as i64;
                         exact = true;
                     } else if let Some(ir) = &ins_re
-                        && ir.is_match(l)
+                        && ir.is_match(body(l))
                     {
                         if insertafter.is_some() {
                             index[1] = i as i64 + 1;
@@ -173,7 +179,7 @@ impl Module for LineInFile {
                 let mut new_line = match (&regexp, backrefs, &matched) {
                     (Some(r), true, Some(m)) => {
                         let caps = r
-                            .captures(m)
+                            .captures(body(m))
                             .ok_or_else(|| fail("backrefs match vanished"))?;
                         let mut out = String::new();
                         caps.expand(&crate::template::py_replacement_pub(&line), &mut out);

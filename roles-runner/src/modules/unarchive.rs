@@ -49,7 +49,9 @@ impl Module for Unarchive {
         if let Some(c) = ctx.str("creates")
             && ctx.t().stat(&c).await?.is_some()
         {
+            // Ansible's unarchive action reports this as skipped, not ok.
             res.insert("changed".into(), json!(false));
+            res.insert("skipped".into(), json!(true));
             res.insert("msg".into(), json!(format!("skipped, since {c} exists")));
             return Ok(res);
         }

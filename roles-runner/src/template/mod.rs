@@ -379,7 +379,24 @@ impl Templar {
                     _ => {}
                 }
                 if expr.contains('\n') {
-                    expr = expr.replace('\n', " ");
+                    // A multi-line conditional: newlines are whitespace, except inside string
+                    // literals (`x == 'b\n'` from a double-quoted YAML string keeps its newline).
+                    let mut quote = None;
+                    expr = expr
+                        .chars()
+                        .map(|c| match (quote, c) {
+                            (None, '\'' | '"') => {
+                                quote = Some(c);
+                                c
+                            }
+                            (Some(q), c) if c == q => {
+                                quote = None;
+                                c
+                            }
+                            (None, '\n') => ' ',
+                            _ => c,
+                        })
+                        .collect();
                 }
                 let compiled = self
                     .env
