@@ -110,13 +110,21 @@ fi
 # 2: ifupdown + isc-dhcp-client, so containers get an IPv4 address on the bridge.
 # 3: uncompressed rootfs: the dir driver unpacks the image at every launch, and xz made that
 #    CPU-bound (parallel launches on 2 cores starved incusd until start hooks timed out).
-IMAGE_VERSION=3
+# 4: DHCP leases under /run (tmpfs): a lease file differs per container, so end-state digests
+#    of two containers (verify.sh walks the root filesystem, not /run) would never match.
+IMAGE_VERSION=4
 image_tar="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-rootfs.tar"
 image_meta="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-metadata.tar.xz"
 alias_version() {
   local fp
   fp=$(incus query "/1.0/images/aliases/$FLOE_IMAGE" 2>/dev/null | jq -r '.target // empty') || return 0
   [[ -n $fp ]] && incus query "/1.0/images/$fp" | jq -r '.properties.floe_version // "1"'
+}
+customize_rootfs() { # $1 = rootfs: the image's per-container state goes to /run
+  rm -rf "$1/var/lib/dhcp"
+  ln -s /run/dhcp "$1/var/lib/dhcp"
+  mkdir -p "$1/etc/tmpfiles.d"
+  echo 'd /run/dhcp 0755 root root -' > "$1/etc/tmpfiles.d/floe-dhcp.conf"
 }
 if [[ "$(alias_version)" != "$IMAGE_VERSION" ]]; then
   if [[ ! -s $image_tar || ! -s $image_meta ]]; then
@@ -130,6 +138,7 @@ if [[ "$(alias_version)" != "$IMAGE_VERSION" ]]; then
     # ifupdown + dhclient gives eth0 an address from the bridge's dnsmasq.
     printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n' \
       > "$build/rootfs/etc/network/interfaces"
+    customize_rootfs "$build/rootfs"
     # An empty machine-id lets systemd make one per container.
     : > "$build/rootfs/etc/machine-id"
     rm -rf "$build/rootfs/var/cache/apt/archives/"*.deb "$build/rootfs/var/lib/apt/lists/"*
