@@ -196,3 +196,105 @@ resource "incus_network_acl" "bad" {{
         "ACL created despite the error"
     );
 }
+
+#[test]
+fn data_source_reads_rules_made_with_the_cli() {
+    let ws = Workspace::new("acldata");
+    let p = ws.project().to_string();
+    let name = floe_e2e::unique("facl");
+    let _g = AclGuard {
+        name: name.clone(),
+        project: p.clone(),
+    };
+    try_incus(&["network", "acl", "create", &name, "--project", &p]).expect("acl create");
+    try_incus(&[
+        "network",
+        "acl",
+        "rule",
+        "add",
+        &name,
+        "ingress",
+        "action=allow",
+        "state=enabled",
+        "protocol=tcp",
+        "destination_port=22",
+        "--project",
+        &p,
+    ])
+    .expect("rule add");
+    ws.write_main(&format!(
+        r#"
+data "incus_network_acl" "a" {{
+  name    = "{name}"
+  project = "{p}"
+}}
+
+output "ingress" {{
+  value = data.incus_network_acl.a.ingress
+}}
+
+output "egress_count" {{
+  value = length(data.incus_network_acl.a.egress)
+}}
+"#
+    ));
+    ws.apply().assert_success();
+    let out = ws.run(&["output", "-json"]);
+    out.assert_success();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("output json");
+    let ingress = &v["ingress"]["value"];
+    assert_eq!(ingress.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(ingress[0]["action"], "allow");
+    assert_eq!(ingress[0]["destination_port"], "22");
+    assert!(ingress[0]["source"].is_null(), "{v}");
+    assert_eq!(v["egress_count"]["value"], 0);
+
+    // A missing ACL is an error on `name`.
+    ws.write_main(&format!(
+        "data \"incus_network_acl\" \"a\" {{\n  name    = \"{name}-missing\"\n  project = \"{p}\"\n}}\n"
+    ));
+    let bad = ws.plan();
+    bad.assert_failure();
+    assert!(bad.all().contains("not found"), "{}", bad.all());
+}
+
+#[test]
+fn rule_rejected_by_incus_points_at_the_direction_and_creates_nothing() {
+    let ws = Workspace::new("aclsrv");
+    let p = ws.project().to_string();
+    let name = floe_e2e::unique("facl");
+    let _g = AclGuard {
+        name: name.clone(),
+        project: p.clone(),
+    };
+    // Valid for the schema, rejected by Incus: a port without tcp/udp.
+    ws.write_main(&format!(
+        r#"
+resource "incus_network_acl" "bad" {{
+  name    = "{name}"
+  project = "{p}"
+  egress = [
+    {{
+      action           = "allow"
+      state            = "enabled"
+      destination_port = "80"
+    }},
+  ]
+}}
+"#
+    ));
+    let out = ws.apply();
+    out.assert_failure();
+    let all = out.all();
+    assert!(all.contains("egress"), "{all}");
+    assert!(
+        all.contains(&format!("create network ACL \"{name}\"")),
+        "{all}"
+    );
+    assert!(all.contains("on main.tf line"), "not located: {all}");
+    assert!(
+        try_incus(&["network", "acl", "show", &name, "--project", &p]).is_err(),
+        "ACL created despite the error"
+    );
+    assert!(ws.state_list().is_empty(), "{:?}", ws.state_list());
+}

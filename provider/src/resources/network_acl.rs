@@ -121,7 +121,13 @@ fn rules_from(v: &Value) -> Vec<NetworkAclRule> {
     v.elements().iter().map(rule_from).collect()
 }
 
-fn rule_to_value(rule: &NetworkAclRule) -> Value {
+/// The object type of one rule (also the element type of the data source's rule lists).
+pub fn rule_type() -> Type {
+    Block::new(rule_attributes()).ty()
+}
+
+/// One server rule as a state value (`""` fields are null).
+pub fn rule_to_value(rule: &NetworkAclRule) -> Value {
     let mut m = BTreeMap::new();
     m.insert("action".to_string(), Value::string(&rule.action));
     m.insert("state".to_string(), Value::string(&rule.state));
