@@ -12,11 +12,14 @@
 //!     address = "https://10.0.0.1:8443"                # or unix:// ; legacy: scheme + port
 //!     project = "web"                                   # per-remote default project
 //!     default = false                                   # legacy: make it the default
+//!     token   = "..."                                   # one-time trust token (sensitive)
 //!   }
 //! }
 //! ```
 //! Remotes are lazy: nothing connects until a resource needs the remote, and clients are
-//! cached per remote. With nothing configured, the local unix socket is used.
+//! cached per remote. With nothing configured, the local unix socket is used. The first
+//! connection to an HTTPS remote (client certificate generation, first-use server
+//! certificate pinning, token redemption) is in [`crate::remote_trust`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
