@@ -13,7 +13,9 @@
 //!    - shared helpers live in [`crate::resources::common`]: the `device` block, config maps
 //!      with server-computed keys (`config_to_state` / `config_for_put`), import-ID parsing
 //!      (`parse_import_id`, `import_remote`), name validators, and [`crate::one_of!`] for
-//!      enum validators; `Attribute::nested_map` declares a protocol-6 nested attribute;
+//!      enum validators; `Attribute::nested_map` / `nested_list` / `nested_set` declare
+//!      protocol-6 nested attributes (`x = { k = {..} }`, `x = [{..}]`; see `nested_set` for a
+//!      Terraform 1.0.3 limitation of sets; example: `resources/network_acl.rs`);
 //!    - errors from Incus go through [`crate::config::api_error`] (names the remote and the
 //!      fix); user errors use `diag::error_at(path, summary, detail)`.
 //! 2. Add one line to the list in `src/resources/mod.rs` (data sources: `src/data_sources/mod.rs`).
