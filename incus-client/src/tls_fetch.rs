@@ -150,6 +150,7 @@ impl ServerCertVerifier for AcceptAnyLeaf {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use rustls_pki_types::pem::PemObject;

@@ -64,7 +64,8 @@ pub enum TrustError {
     #[error("remote {remote:?}: {source}")]
     Client {
         remote: String,
-        source: incus_client::Error,
+        // Boxed: the client error is large and this enum is returned everywhere.
+        source: Box<incus_client::Error>,
     },
 }
 
@@ -210,7 +211,7 @@ async fn bootstrap(
 ) -> Result<(), TrustError> {
     let client_err = |source| TrustError::Client {
         remote: remote.name.to_string(),
-        source,
+        source: Box::new(source),
     };
     if opts.generate_client_certificates {
         ensure_client_certificate(config_dir)?;
