@@ -301,7 +301,8 @@ resource "incus_instance_snapshot" "s" {{
     ws.assert_no_diff();
 
     // Deleted out of band: the next plan re-creates it.
-    ws.project.incus(&["snapshot", "delete", "snapc1", "before-upgrade"]);
+    ws.project
+        .incus(&["snapshot", "delete", "snapc1", "before-upgrade"]);
     let drift = ws.plan_exitcode();
     assert_eq!(drift.code, 2, "{}", drift.all());
     assert!(
