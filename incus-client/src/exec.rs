@@ -168,7 +168,15 @@ impl Client {
             ExecMode::WebSockets => false,
         };
         if record {
-            return self.exec_recorded(instance, req).await;
+            // Under heavy load incusd sometimes loses the child before it learns its PID:
+            // the command never started, so one retry is safe and spares callers a flake.
+            return match self.exec_recorded(instance, req).await {
+                Err(e) if is_child_not_started(&e) => {
+                    tracing::debug!("exec in {instance} did not start ({e}); retrying once");
+                    self.exec_recorded(instance, req).await
+                }
+                other => other,
+            };
         }
         let mut out = ExecOutput::default();
         let (stdout, stderr) = (&mut out.stdout, &mut out.stderr);
@@ -425,4 +433,11 @@ fn explain_start_failure(e: Error, req: &ExecRequest) -> Error {
         ));
     }
     e
+}
+
+/// incusd's error when `forkexec` died before reporting the child's PID (seen on a starved
+/// daemon): nothing ran in the instance.
+fn is_child_not_started(e: &Error) -> bool {
+    e.to_string()
+        .contains("Failed to retrieve PID of executing child process")
 }
