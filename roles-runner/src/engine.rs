@@ -680,7 +680,7 @@ impl Engine {
             }
             return;
         }
-        let name = task.display_name();
+        let name = self.banner_name(pc, task, hosts);
         self.out.task(
             prefix,
             &name,
@@ -806,6 +806,27 @@ impl Engine {
         }
         for (inc, hs) in groups {
             self.run_include(pc, task, inc, hs, rescuable).await;
+        }
+    }
+
+    /// The task's name as Ansible prints it in the banner: templated when it can be (Ansible
+    /// uses the play's variables; the first host's stand in for them here), else as written.
+    fn banner_name(&self, pc: &PlayCtx, task: &Task, hosts: &[String]) -> String {
+        let raw = task.display_name();
+        let (Some(name), Some(host)) = (task.name.as_deref(), hosts.first()) else {
+            return raw;
+        };
+        if !name.contains("{{") {
+            return raw;
+        }
+        let vars = self.build_vars(pc, host, Some(task));
+        let scope = Scope::new(&self.templar, vars, Some(self.hostvars(pc)));
+        match self.templar.render_string(name, &scope) {
+            Ok(rendered) => match &task.role {
+                Some(r) => format!("{} : {}", r.name, rendered),
+                None => rendered,
+            },
+            Err(_) => raw,
         }
     }
 
