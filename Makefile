@@ -23,7 +23,7 @@ build: ## build every binary (release)
 	$(CARGO) build --workspace --release --locked
 
 test: testbed ## run every test: unit, integration against the real daemon, Terraform and Ansible
-	$(ENVSH) && $(CARGO) test --workspace --locked --no-fail-fast
+	bash scripts/test.sh
 
 demo: testbed build ## testbed, build, then the quickstart end to end
 	$(ENVSH) && bash scripts/demo.sh
