@@ -94,6 +94,18 @@ EOF
 }
 
 up() {
+  # Members killed abruptly (a reboot, a session's processes ended) leave state that cannot be
+  # resumed (waitready hangs on the old database): rebuild from scratch in that case.
+  if [[ -d $STATE || -d $BASE ]]; then
+    local i dead=no
+    for i in $(seq 1 $N); do
+      alive "$STATE/ns$i.pid" && alive "$STATE/incusd$i.pid" || dead=yes
+    done
+    if [[ $dead == yes ]]; then
+      log "stale cluster state (a member is gone): removing it first"
+      down
+    fi
+  fi
   mkdir -p "$STATE" "$BASE"
   if ! ip link show "$BR" >/dev/null 2>&1; then
     ip link add "$BR" type bridge
