@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
+scripts/sweep-test-leftovers.sh   # a killed earlier run's projects would hold names on the bridge
 if cargo nextest --version >/dev/null 2>&1; then
   cargo test --workspace --locked --doc   # nextest does not run doc tests
   # Last, so that the run closes on nextest's summary of every test.

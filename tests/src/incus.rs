@@ -39,10 +39,13 @@ pub struct TestProject {
 impl TestProject {
     pub fn create(prefix: &str) -> TestProject {
         let name = crate::unique(prefix);
+        let description = crate::stale::marker();
         incus(&[
             "project",
             "create",
             &name,
+            "--description",
+            &description,
             "-c",
             "features.images=false",
             "-c",
@@ -116,6 +119,14 @@ impl TestProject {
         }
     }
 
+    /// `BASE-<this project's random suffix>`: a name unique on the whole daemon. Instance
+    /// names are DNS names on the shared bridge, so two projects' `web1` clash once both run
+    /// (and a killed run's leftovers would break every later run).
+    pub fn unique_name(&self, base: &str) -> String {
+        let suffix = self.name.rsplit('-').next().unwrap_or(&self.name);
+        format!("{base}-{suffix}")
+    }
+
     /// Names of the instances in the project.
     pub fn instances(&self) -> Vec<String> {
         self.list("list")
@@ -159,8 +170,24 @@ impl TestProject {
 
 impl Drop for TestProject {
     fn drop(&mut self) {
-        for i in self.instances() {
-            let _ = self.try_incus(&["delete", "--force", &i]);
+        // A loaded daemon sometimes fails a forced delete (stop timeout); try again before
+        // giving up, or the project (and the instance's DNS name) outlives the test.
+        for attempt in 1..=3 {
+            let left: Vec<String> = self
+                .try_incus(&["list", "-f", "csv", "-c", "n"])
+                .unwrap_or_default()
+                .lines()
+                .map(str::to_string)
+                .filter(|l| !l.is_empty())
+                .collect();
+            if left.is_empty() {
+                break;
+            }
+            for i in &left {
+                if let Err(e) = self.try_incus(&["delete", "--force", i]) {
+                    eprintln!("warning: delete {i} (attempt {attempt}): {e}");
+                }
+            }
         }
         for p in self.profiles() {
             if p != "default" {

@@ -23,6 +23,7 @@
 //! one fails the test loudly, never skips it.
 
 pub mod incus;
+pub mod stale;
 pub mod terraform;
 
 /// The image the testbed provides (`$FLOE_IMAGE`, default `local/debian12`).

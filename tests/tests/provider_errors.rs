@@ -169,10 +169,11 @@ resource "incus_instance" "c" {{
     assert_eq!(ws.state_list(), vec!["incus_profile.keep".to_string()]);
 
     // A failure after creation (file upload into a missing directory) removes the instance.
+    let c3 = ws.project.unique_name("c3");
     ws.write_main(&format!(
         r#"{}
 resource "incus_instance" "c" {{
-  name    = "c3"
+  name    = "{c3}"
   project = "{p}"
   image   = "{image}"
   file {{
@@ -189,7 +190,7 @@ resource "incus_instance" "c" {{
     assert!(text.contains("Cannot upload"), "{text}");
     assert!(text.contains("create_directories"), "{text}");
     assert!(
-        !ws.project.instances().contains(&"c3".to_string()),
+        !ws.project.instances().contains(&c3),
         "no orphan: {:?}",
         ws.project.instances()
     );

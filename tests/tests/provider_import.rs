@@ -6,12 +6,13 @@ use floe_e2e::terraform::Workspace;
 fn import_cli_created_instance_and_profile_without_diff() {
     let ws = Workspace::new("imp");
     let image = floe_e2e::image();
+    let cli1 = ws.project.unique_name("cli1");
     ws.project.incus(&["profile", "create", "extra"]);
     ws.project
         .incus(&["profile", "set", "extra", "user.tier=db"]);
     ws.project.launch(
         &image,
-        "cli1",
+        &cli1,
         &[
             "--profile",
             "default",
@@ -32,7 +33,7 @@ resource "incus_profile" "extra" {{
 }}
 
 resource "incus_instance" "cli1" {{
-  name     = "cli1"
+  name     = "{cli1}"
   project  = "{p}"
   image    = "{image}"
   profiles = ["default", "extra"]
@@ -54,7 +55,7 @@ resource "incus_instance" "cli1" {{
     // `[remote:][project/]name` for both; the image is found through volatile.base_image.
     ws.import("incus_profile.extra", &format!("local:{p}/extra"))
         .assert_success();
-    let out = ws.import("incus_instance.cli1", &format!("{p}/cli1"));
+    let out = ws.import("incus_instance.cli1", &format!("{p}/{cli1}"));
     out.assert_success();
     let state = ws.resource_values("incus_instance.cli1").expect("imported");
     assert_eq!(

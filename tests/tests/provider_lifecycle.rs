@@ -6,6 +6,7 @@ use floe_e2e::terraform::Workspace;
 
 fn config(ws: &Workspace, image: &str, role: &str, extra_device: &str) -> String {
     let p = ws.project();
+    let web1 = ws.project.unique_name("web1");
     format!(
         r#"
 resource "incus_profile" "small" {{
@@ -15,7 +16,7 @@ resource "incus_profile" "small" {{
 }}
 
 resource "incus_instance" "web" {{
-  name     = "web1"
+  name     = "{web1}"
   project  = "{p}"
   image    = "{image}"
   profiles = ["default", incus_profile.small.name]
@@ -49,13 +50,14 @@ resource "incus_instance" "web" {{
 fn instance_lifecycle_update_replace_drift_destroy() {
     let ws = Workspace::new("life");
     let image = floe_e2e::image();
+    let web1 = ws.project.unique_name("web1");
 
     // Create.
     ws.write_main(&config(&ws, &image, "web", ""));
     ws.apply().assert_success();
     let ls = ws.project.incus(&[
         "exec",
-        "web1",
+        &web1,
         "--",
         "stat",
         "-c",
@@ -63,9 +65,9 @@ fn instance_lifecycle_update_replace_drift_destroy() {
         "/etc/floe/motd",
     ]);
     assert_eq!(ls.trim(), "640 root 21", "file uploaded with its mode");
-    let cfg = ws.project.incus(&["config", "get", "web1", "user.role"]);
+    let cfg = ws.project.incus(&["config", "get", &web1, "user.role"]);
     assert_eq!(cfg.trim(), "web");
-    let profiles = ws.project.incus(&["list", "web1", "-f", "csv", "-c", "P"]);
+    let profiles = ws.project.incus(&["list", &web1, "-f", "csv", "-c", "P"]);
     assert!(profiles.contains("small"), "{profiles}");
     let state = ws.resource_values("incus_instance.web").expect("in state");
     assert_eq!(state["status"], "Running");
@@ -97,31 +99,31 @@ fn instance_lifecycle_update_replace_drift_destroy() {
     );
     let before = ws
         .project
-        .incus(&["config", "get", "web1", "volatile.uuid"]);
+        .incus(&["config", "get", &web1, "volatile.uuid"]);
     ws.apply().assert_success();
     assert_eq!(
         ws.project
-            .incus(&["config", "get", "web1", "user.role"])
+            .incus(&["config", "get", &web1, "user.role"])
             .trim(),
         "api"
     );
     assert!(
         ws.project
-            .incus(&["config", "device", "list", "web1"])
+            .incus(&["config", "device", "list", &web1])
             .contains("tmp")
     );
     assert_eq!(
         ws.project
-            .incus(&["config", "get", "web1", "volatile.uuid"]),
+            .incus(&["config", "get", &web1, "volatile.uuid"]),
         before,
         "same instance (not re-created)"
     );
     ws.assert_no_diff();
 
     // Out of band: stop it and change a config key. The plan shows exactly those two diffs.
-    ws.project.incus(&["stop", "web1"]);
+    ws.project.incus(&["stop", &web1]);
     ws.project
-        .incus(&["config", "set", "web1", "user.role=changed"]);
+        .incus(&["config", "set", &web1, "user.role=changed"]);
     let drift = ws.plan_exitcode();
     assert_eq!(drift.code, 2, "{}\n{}", drift.stdout, drift.stderr);
     assert!(
@@ -167,7 +169,7 @@ fn instance_lifecycle_update_replace_drift_destroy() {
     ws.apply().assert_success();
     assert_eq!(
         ws.project
-            .incus(&["config", "get", "web1", "user.role"])
+            .incus(&["config", "get", &web1, "user.role"])
             .trim(),
         "api"
     );
@@ -186,7 +188,7 @@ fn instance_lifecycle_update_replace_drift_destroy() {
     ws.apply().assert_success();
     assert_ne!(
         ws.project
-            .incus(&["config", "get", "web1", "volatile.uuid"]),
+            .incus(&["config", "get", &web1, "volatile.uuid"]),
         before,
         "re-created"
     );
@@ -241,6 +243,7 @@ resource "incus_instance" "c" {{
 fn wait_for_ipv4_fills_the_address() {
     let ws = Workspace::new("wait");
     let image = floe_e2e::image();
+    let w1 = ws.project.unique_name("w1");
     // Precondition: the testbed image runs a DHCP client (probe it with the CLI first, so a
     // failure here says what is wrong with the testbed rather than with the provider).
     ws.project.launch(&image, "probe", &[]);
@@ -268,7 +271,7 @@ fn wait_for_ipv4_fills_the_address() {
     ws.write_main(&format!(
         r#"
 resource "incus_instance" "c" {{
-  name    = "w1"
+  name    = "{w1}"
   project = "{}"
   image   = "{image}"
   wait_for {{
@@ -299,11 +302,11 @@ output "ip" {{
         ip.starts_with("10.") || ip.contains('.'),
         "ipv4_address after wait_for: {ip:?}"
     );
-    let cli = ws.project.incus(&["list", "w1", "-f", "csv", "-c", "4"]);
+    let cli = ws.project.incus(&["list", &w1, "-f", "csv", "-c", "4"]);
     assert!(cli.contains(ip), "{cli} should list {ip}");
     let greeting = ws
         .project
-        .incus(&["exec", "w1", "--", "cat", "/root/greeting"]);
+        .incus(&["exec", &w1, "--", "cat", "/root/greeting"]);
     assert_eq!(
         greeting.trim(),
         "hello terraform",

@@ -156,6 +156,7 @@ fn physical_network_on_veth_attached_to_container() {
     let _g = NetworkGuard(net.clone());
     let ws = Workspace::new("netphys");
     let p = ws.project().to_string();
+    let phys1 = ws.project.unique_name("phys1");
     let image = floe_e2e::image();
     ws.write_main(&format!(
         r#"
@@ -168,7 +169,7 @@ resource "incus_network" "phys" {{
 }}
 
 resource "incus_instance" "c" {{
-  name    = "phys1"
+  name    = "{phys1}"
   project = "{p}"
   image   = "{image}"
   device {{
@@ -186,7 +187,7 @@ resource "incus_instance" "c" {{
     // The veth end moved into the container as eth1.
     let links = ws
         .project
-        .incus(&["exec", "phys1", "--", "ip", "-o", "link", "show", "eth1"]);
+        .incus(&["exec", &phys1, "--", "ip", "-o", "link", "show", "eth1"]);
     assert!(links.contains("eth1"), "{links}");
     assert!(
         !link_exists(&veth),

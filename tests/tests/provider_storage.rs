@@ -84,6 +84,7 @@ fn volume_with_schedule_attached_to_instance_and_instance_schedule() {
     let ws = Workspace::new("vol");
     let p = ws.project().to_string();
     let image = floe_e2e::image();
+    let app1 = ws.project.unique_name("app1");
     let hcl = |schedule: &str| {
         format!(
             r#"
@@ -100,7 +101,7 @@ resource "incus_storage_volume" "data" {{
 }}
 
 resource "incus_instance" "app" {{
-  name    = "app1"
+  name    = "{app1}"
   project = "{p}"
   image   = "{image}"
   config = {{
@@ -126,7 +127,7 @@ resource "incus_instance" "app" {{
     // The volume is mounted in the instance (attached in the same apply).
     let mounts = ws
         .project
-        .incus(&["exec", "app1", "--", "cat", "/proc/mounts"]);
+        .incus(&["exec", &app1, "--", "cat", "/proc/mounts"]);
     assert!(mounts.contains("/srv/data"), "{mounts}");
     let vol = |key: &str| {
         ws.project
@@ -138,7 +139,7 @@ resource "incus_instance" "app" {{
     // Instance schedules are plain config keys: applied and no drift.
     assert_eq!(
         ws.project
-            .incus(&["config", "get", "app1", "snapshots.schedule"])
+            .incus(&["config", "get", &app1, "snapshots.schedule"])
             .trim(),
         "@daily"
     );
@@ -264,10 +265,11 @@ fn instance_snapshot_lifecycle_and_import() {
     let ws = Workspace::new("snap");
     let p = ws.project().to_string();
     let image = floe_e2e::image();
+    let snapc1 = ws.project.unique_name("snapc1");
     ws.write_main(&format!(
         r#"
 resource "incus_instance" "c" {{
-  name    = "snapc1"
+  name    = "{snapc1}"
   project = "{p}"
   image   = "{image}"
   running = false
@@ -285,7 +287,7 @@ resource "incus_instance_snapshot" "s" {{
     let snaps = || {
         incus(&[
             "query",
-            &format!("/1.0/instances/snapc1/snapshots?project={p}"),
+            &format!("/1.0/instances/{snapc1}/snapshots?project={p}"),
         ])
     };
     assert!(snaps().contains("before-upgrade"), "{}", snaps());
@@ -302,7 +304,7 @@ resource "incus_instance_snapshot" "s" {{
 
     // Deleted out of band: the next plan re-creates it.
     ws.project
-        .incus(&["snapshot", "delete", "snapc1", "before-upgrade"]);
+        .incus(&["snapshot", "delete", &snapc1, "before-upgrade"]);
     let drift = ws.plan_exitcode();
     assert_eq!(drift.code, 2, "{}", drift.all());
     assert!(
@@ -320,7 +322,7 @@ resource "incus_instance_snapshot" "s" {{
         .assert_success();
     ws.import(
         "incus_instance_snapshot.s",
-        &format!("{p}/snapc1/before-upgrade"),
+        &format!("{p}/{snapc1}/before-upgrade"),
     )
     .assert_success();
     ws.assert_no_diff();

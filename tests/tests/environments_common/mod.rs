@@ -216,6 +216,8 @@ impl IncusSandbox {
             "project",
             "create",
             project,
+            "--description",
+            &floe_e2e::stale::marker(),
             "-c",
             "features.images=false",
             "-c",
