@@ -181,7 +181,13 @@ impl Container {
             &c.project,
             // Marked like the e2e harness's projects so `make test` sweeps a killed run's.
             "--description",
-            &format!("floe-test created={}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)),
+            &format!(
+                "floe-test created={}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            ),
             "-c",
             "features.images=false",
             "-c",
