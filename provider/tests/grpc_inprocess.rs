@@ -239,8 +239,83 @@ async fn upgrade_state_converts_json_to_msgpack() {
 async fn unimplemented_newer_rpcs_answer_unimplemented() {
     let mut c = client().await;
     let err = c
-        .get_functions(pb::get_functions::Request {})
+        .call_function(pb::call_function::Request {
+            name: "anything".into(),
+            arguments: vec![],
+        })
         .await
         .expect_err("unimplemented");
     assert_eq!(err.code(), tonic::Code::Unimplemented);
+    let err = c
+        .upgrade_resource_identity(pb::upgrade_resource_identity::Request {
+            type_name: "incus_instance".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("unimplemented");
+    assert_eq!(err.code(), tonic::Code::Unimplemented);
+}
+
+/// Newer clients ask for functions (6.5) and identity schemas (6.9) separately: both are
+/// answered with the documented empty reply (we declare none).
+#[tokio::test]
+async fn functions_and_identity_schemas_are_empty() {
+    let mut c = client().await;
+    let f = c
+        .get_functions(pb::get_functions::Request {})
+        .await
+        .expect("rpc")
+        .into_inner();
+    assert!(f.functions.is_empty() && f.diagnostics.is_empty());
+    let i = c
+        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await
+        .expect("rpc")
+        .into_inner();
+    assert!(i.identity_schemas.is_empty() && i.diagnostics.is_empty());
+}
+
+/// What Terraform 1.11 sends (client capabilities) and 1.12 adds (prior identity) changes
+/// nothing in a plan: the same planned state, no deferral, no identity in the answer.
+#[tokio::test]
+async fn plan_with_client_capabilities_and_identity_is_unchanged() {
+    let mut c = client().await;
+    let cfg = obj(&[
+        ("name", Value::string("c1")),
+        ("image", Value::string("local/debian12")),
+    ]);
+    let base = pb::plan_resource_change::Request {
+        type_name: "incus_instance".into(),
+        prior_state: dv(&Value::Null),
+        proposed_new_state: dv(&cfg),
+        config: dv(&cfg),
+        ..Default::default()
+    };
+    let newer = pb::plan_resource_change::Request {
+        client_capabilities: Some(pb::ClientCapabilities {
+            deferral_allowed: true,
+            write_only_attributes_allowed: true,
+        }),
+        prior_identity: Some(pb::ResourceIdentityData {
+            identity_data: Some(pb::DynamicValue {
+                msgpack: b"\x80".to_vec(),
+                json: vec![],
+            }),
+        }),
+        ..base.clone()
+    };
+    let old = c
+        .plan_resource_change(base)
+        .await
+        .expect("rpc")
+        .into_inner();
+    let new = c
+        .plan_resource_change(newer)
+        .await
+        .expect("rpc")
+        .into_inner();
+    assert!(new.diagnostics.is_empty(), "{:?}", new.diagnostics);
+    assert_eq!(new.planned_state, old.planned_state);
+    assert_eq!(new.requires_replace, old.requires_replace);
+    assert!(new.deferred.is_none() && new.planned_identity.is_none());
 }

@@ -331,6 +331,8 @@ impl Provider for ProviderService {
             diagnostics: diags_to_proto(&diags),
             private: req.private.clone(),
             deferred: None,
+            // No identity schemas (GetResourceIdentitySchemas is empty): no identity data.
+            new_identity: None,
         }))
     }
 
@@ -371,6 +373,7 @@ impl Provider for ProviderService {
             diagnostics: diags_to_proto(&diags),
             legacy_type_system: false,
             deferred: None,
+            planned_identity: None,
         }))
     }
 
@@ -416,6 +419,7 @@ impl Provider for ProviderService {
             private: req.planned_private.clone(),
             diagnostics: diags_to_proto(&diags),
             legacy_type_system: false,
+            new_identity: None,
         }))
     }
 
@@ -435,6 +439,7 @@ impl Provider for ProviderService {
                     type_name: req.type_name.clone(),
                     state: encode(&v, &e.ty)?,
                     private: vec![],
+                    identity: None,
                 }],
                 Diagnostics::new(),
             ),
@@ -466,6 +471,26 @@ impl Provider for ProviderService {
             diagnostics: diags_to_proto(&diags),
             deferred: None,
         }))
+    }
+
+    /// Resource identity (protocol 6.9, Terraform 1.12): no resource declares one. The
+    /// documented empty reply, so clients need not fall back on UNIMPLEMENTED.
+    async fn get_resource_identity_schemas(
+        &self,
+        _r: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> RpcResult<pb::get_resource_identity_schemas::Response> {
+        Ok(Response::new(
+            pb::get_resource_identity_schemas::Response::default(),
+        ))
+    }
+
+    /// Provider functions (protocol 6.5, Terraform 1.8): none, the same answer as the
+    /// empty `functions` map of GetProviderSchema.
+    async fn get_functions(
+        &self,
+        _r: Request<pb::get_functions::Request>,
+    ) -> RpcResult<pb::get_functions::Response> {
+        Ok(Response::new(pb::get_functions::Response::default()))
     }
 
     async fn stop_provider(
