@@ -287,3 +287,72 @@ impl Drop for Workspace {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// A second, newer Terraform (or OpenTofu) binary, for checking the provider under the
+// protocol features newer clients use (tests/tests/provider_newer_terraform.rs).
+
+/// Environment variable naming the newer Terraform/OpenTofu binary.
+pub const NEWER_TERRAFORM_ENV: &str = "FLOE_TERRAFORM_NEW";
+/// Where the newer binary is looked for when [`NEWER_TERRAFORM_ENV`] is unset.
+pub const NEWER_TERRAFORM_DEFAULT: &str = "/usr/local/bin/terraform";
+
+/// The newer Terraform binary: `$FLOE_TERRAFORM_NEW`, which must exist (panics otherwise:
+/// someone asked for it), else [`NEWER_TERRAFORM_DEFAULT`] when it exists, else `None`
+/// (the machine has no newer Terraform; the caller says so).
+pub fn newer_terraform_bin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(NEWER_TERRAFORM_ENV) {
+        let p = PathBuf::from(p);
+        assert!(
+            p.is_file(),
+            "{NEWER_TERRAFORM_ENV}={} does not exist: install that Terraform/OpenTofu or unset {NEWER_TERRAFORM_ENV}",
+            p.display()
+        );
+        return Some(p);
+    }
+    let default = PathBuf::from(NEWER_TERRAFORM_DEFAULT);
+    default.is_file().then_some(default)
+}
+
+/// `(major, minor, patch)` of a Terraform or OpenTofu binary (`version -json`, which both
+/// print with the key `terraform_version`). Panics with the output when it cannot tell.
+pub fn terraform_version(bin: &Path) -> (u32, u32, u32) {
+    let out = Command::new(bin)
+        .args(["version", "-json"])
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_CLI_CONFIG_FILE", "/dev/null")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{} version -json: {e}\n{stdout}", bin.display()));
+    let s = v["terraform_version"].as_str().unwrap_or_default();
+    let mut parts = s
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|n| n.parse::<u32>().ok());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Some(a)), Some(Some(b)), Some(Some(c))) => (a, b, c),
+        _ => panic!("{}: unexpected version {s:?}", bin.display()),
+    }
+}
+
+impl Workspace {
+    /// Like [`Workspace::run`], with the Terraform binary `bin` instead of `$TERRAFORM`.
+    pub fn run_with(&self, bin: &Path, args: &[&str]) -> TfOutput {
+        let out = Command::new(bin)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0")
+            .env("CHECKPOINT_DISABLE", "1")
+            .env_remove("TF_LOG")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin.display()));
+        TfOutput {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
