@@ -112,7 +112,9 @@ fi
 #    CPU-bound (parallel launches on 2 cores starved incusd until start hooks timed out).
 # 4: DHCP leases under /run (tmpfs): a lease file differs per container, so end-state digests
 #    of two containers (verify.sh walks the root filesystem, not /run) would never match.
-IMAGE_VERSION=4
+# 5: python3-apt, which Ansible's apt module needs (it would try to install it from the
+#    internet); the roles runner's apt conformance case compares against that module.
+IMAGE_VERSION=5
 image_tar="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-rootfs.tar"
 image_meta="$FLOE_HOME/images/debian12-v$IMAGE_VERSION-metadata.tar.xz"
 alias_version() {
@@ -131,7 +133,7 @@ if [[ "$(alias_version)" != "$IMAGE_VERSION" ]]; then
     log "building the $FLOE_IMAGE image with debootstrap (about two minutes)"
     build="$(mktemp -d "$FLOE_HOME/image-build.XXXXXX")"
     trap 'rm -rf "$build"' EXIT
-    debootstrap --variant=minbase --include=systemd-sysv,python3,iproute2,ifupdown,isc-dhcp-client \
+    debootstrap --variant=minbase --include=systemd-sysv,python3,python3-apt,iproute2,ifupdown,isc-dhcp-client \
       bookworm "$build/rootfs" >"$build/debootstrap.log" 2>&1 \
       || { tail -n 30 "$build/debootstrap.log" >&2; die "debootstrap failed"; }
     # minbase has no working network setup in a container (networkd waits for udev forever):

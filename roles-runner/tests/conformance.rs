@@ -241,6 +241,12 @@ fn run_case(c: &Case, ans: &[Container], run: &[Container]) -> Result<(), String
         .check_no_change
         .then(|| (a.digests(c.paths), r.digests(c.paths)));
     let (ra, rr) = both(&a, &r, c);
+    eprintln!(
+        "conformance: {} run 1: ansible-playbook {:.1}s, runner {:.1}s",
+        c.playbook,
+        ra.took.as_secs_f64(),
+        rr.took.as_secs_f64()
+    );
     compare_runs("run 1", c, &a, &r, &ra, &rr)?;
     compare_state("run 1", c, &a, &r)?;
     if let Some((ba, br)) = before {
@@ -279,9 +285,83 @@ fn run_case(c: &Case, ans: &[Container], run: &[Container]) -> Result<(), String
     Ok(())
 }
 
+/// The local apt repository of apt.yml (see support/debrepo.rs), built once per suite run;
+/// returns the `-e repo_dir=...` argument (leaked: cases hold `&'static` arguments).
+fn apt_repo_arg(dir: &Path) -> &'static str {
+    use support::debrepo::{Deb, build_repo};
+    build_repo(
+        dir,
+        &[
+            Deb {
+                name: "floe-cf-lib",
+                version: "1.0",
+                depends: "",
+                files: &[("/opt/cf-apt/lib.txt", "lib 1.0\n")],
+            },
+            Deb {
+                name: "floe-cf-a",
+                version: "1.0",
+                depends: "floe-cf-lib (>= 1.0)",
+                files: &[("/opt/cf-apt/a.txt", "a 1.0\n")],
+            },
+            Deb {
+                name: "floe-cf-b",
+                version: "1.0",
+                depends: "",
+                files: &[("/opt/cf-apt/b.txt", "b 1.0\n")],
+            },
+            Deb {
+                name: "floe-cf-b",
+                version: "2.0",
+                depends: "",
+                files: &[("/opt/cf-apt/b.txt", "b 2.0, upgraded\n")],
+            },
+            Deb {
+                name: "floe-cf-c",
+                version: "1.0",
+                depends: "",
+                files: &[("/opt/cf-apt/c.txt", "c\n")],
+            },
+            Deb {
+                name: "floe-cf-d",
+                version: "1.0",
+                depends: "",
+                files: &[
+                    ("/opt/cf-apt/d.txt", "d\n"),
+                    ("/etc/cf-apt/d.conf", "d=1\n"),
+                ],
+            },
+            Deb {
+                name: "floe-cf-e",
+                version: "1.0",
+                depends: "",
+                files: &[
+                    ("/opt/cf-apt/e.txt", "e\n"),
+                    ("/etc/cf-apt/e.conf", "e=1\n"),
+                ],
+            },
+        ],
+    );
+    format!("repo_dir={}", dir.display()).leak()
+}
+
 #[test]
 fn ansible_and_runner_agree() {
+    let repo = tempfile::tempdir().expect("tempdir");
+    let repo_arg = apt_repo_arg(repo.path());
     let single = vec![
+        Case {
+            playbook: "apt.yml",
+            args: vec!["-e", repo_arg].leak(),
+            paths: &[
+                "/opt/cf-apt",
+                "/etc/cf-apt",
+                "/opt/cf/apt-removed",
+                "/var/lib/dpkg/status",
+                "/var/lib/apt/extended_states",
+            ],
+            ..BASE
+        },
         Case {
             playbook: "commands.yml",
             paths: &["/opt/cf/cmd"],
@@ -423,8 +503,15 @@ fn ansible_and_runner_agree() {
             second: Second::Skip,
             ..BASE
         },
-        // diff.yml (-D) is not in the suite yet: the runner's --diff output differs from
-        // Ansible's (dict diffs, the bare "--- before" header, "@@ -0,0" hunks; see the report).
+        Case {
+            playbook: "diff.yml",
+            args: &["-D"],
+            paths: &["/opt/cf/diff"],
+            compare_diff: true,
+            // Starts with `rm -rf`: every run changes (and prints) the same again.
+            second: Second::Compare,
+            ..BASE
+        },
     ];
     let multi = vec![Case {
         playbook: "multihost.yml",
@@ -444,6 +531,7 @@ fn ansible_and_runner_agree() {
 #[test]
 fn case_files_exist() {
     for f in [
+        "apt.yml",
         "commands.yml",
         "copy.yml",
         "template.yml",

@@ -7,6 +7,8 @@
 //! A missing prerequisite fails the test loudly; nothing is skipped.
 #![allow(dead_code)]
 
+pub mod debrepo;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
