@@ -6,6 +6,7 @@
 //! module) -> [`transport`] (Incus, local). [`output`] prints Ansible's default callback.
 
 pub mod cli;
+pub mod difflib;
 pub mod engine;
 pub mod inventory;
 pub mod modules;

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use indexmap::IndexMap;
 use serde_json::{Map, Value as Json, json};
 
-use crate::template::filters_py_json_indent;
+use crate::difflib::{splitlines_keepends, unified_diff};
+use crate::template::{filters_py_json_indent, json_truthy};
 
 #[derive(Debug, Default, Clone)]
 pub struct HostStats {
@@ -53,6 +54,16 @@ impl Output {
             out: Mutex::new(Box::new(std::io::stdout())),
             json_log: json_log.map(Mutex::new),
             columns,
+        }
+    }
+
+    fn raw(&self, s: &str, newline: bool) {
+        if let Ok(mut o) = self.out.lock() {
+            let _ = o.write_all(s.as_bytes());
+            if newline {
+                let _ = o.write_all(b"\n");
+            }
+            let _ = o.flush();
         }
     }
 
@@ -141,9 +152,7 @@ impl Output {
         item_label: Option<&str>,
         ignored: bool,
     ) {
-        if self.diff {
-            self.diffs(result);
-        }
+        self.diffs(result);
         let verbose = self.verbose(result);
         let line = match (status, item_label) {
             ("failed", None) => format!("fatal: [{host}]: FAILED! => {}", self.dump(result, false)),
@@ -186,50 +195,27 @@ impl Output {
         }
     }
 
+    /// The default callback's `v2_on_file_diff`: the `diff` of a changed result, before its
+    /// status line. Modules only return `diff` in diff mode (`-D` or the task's `diff:`).
     fn diffs(&self, result: &Map<String, Json>) {
-        if !result
+        let changed = result
             .get("changed")
             .and_then(Json::as_bool)
-            .unwrap_or(false)
-        {
+            .unwrap_or(false);
+        let no_log = result
+            .get("_ansible_no_log")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
+        let Some(diff) = result.get("diff") else {
+            return;
+        };
+        if !changed || no_log || !json_truthy(diff) {
             return;
         }
-        let entries = match result.get("diff") {
-            Some(Json::Array(a)) => a.clone(),
-            Some(d @ Json::Object(_)) => vec![d.clone()],
-            _ => return,
-        };
-        for d in entries {
-            let text = |k: &str| match d.get(k) {
-                Some(Json::String(s)) => s.clone(),
-                Some(Json::Object(o)) => {
-                    let mut s = String::new();
-                    for (k, v) in o {
-                        s.push_str(&format!(
-                            "{k}: {}\n",
-                            crate::modules::common::json_to_string(v)
-                        ));
-                    }
-                    s
-                }
-                Some(other) => format!("{other}\n"),
-                None => String::new(),
-            };
-            let bh = d
-                .get("before_header")
-                .and_then(Json::as_str)
-                .unwrap_or("before")
-                .to_string();
-            let ah = d
-                .get("after_header")
-                .and_then(Json::as_str)
-                .unwrap_or("after")
-                .to_string();
-            let u = crate::modules::common::unified_diff(&text("before"), &text("after"), &bh, &ah);
-            if !u.is_empty() {
-                self.line(u.trim_end_matches('\n'));
-                self.line("");
-            }
+        let text = render_diff(diff);
+        if !text.is_empty() {
+            // Display.display adds a newline only when the text does not end in one.
+            self.raw(&text, !text.ends_with('\n'));
         }
     }
 
@@ -261,6 +247,88 @@ impl Output {
     }
 }
 
+/// Ansible's `MAX_FILE_SIZE_FOR_DIFF` default: larger files are not diffed.
+pub const MAX_FILE_SIZE_FOR_DIFF: usize = 104_448;
+
+/// Ansible's `DIFF_CONTEXT` default.
+const DIFF_CONTEXT: usize = 3;
+
+/// The default callback's `_get_diff`: each entry of a result's `diff` (a dict or a list of
+/// dicts) becomes the "diff skipped" notes it carries, plus a unified diff of `before` and
+/// `after` (dicts serialised as sorted, 4-space indented JSON, like `_serialize_diff`) under
+/// `--- before[: before_header]` / `+++ after[: after_header]`, then a blank line; then its
+/// `prepared` text as is.
+pub fn render_diff(diff: &Json) -> String {
+    let entries = match diff {
+        Json::Array(a) => a.iter().collect::<Vec<_>>(),
+        other => vec![other],
+    };
+    let mut out = String::new();
+    for d in entries {
+        let Json::Object(d) = d else { continue };
+        if d.contains_key("dst_binary") {
+            out.push_str("diff skipped: destination file appears to be binary\n");
+        }
+        if d.contains_key("src_binary") {
+            out.push_str("diff skipped: source file appears to be binary\n");
+        }
+        if let Some(n) = d.get("dst_larger") {
+            out.push_str(&format!(
+                "diff skipped: destination file size is greater than {}\n",
+                crate::modules::common::json_to_string(n)
+            ));
+        }
+        if let Some(n) = d.get("src_larger") {
+            out.push_str(&format!(
+                "diff skipped: source file size is greater than {}\n",
+                crate::modules::common::json_to_string(n)
+            ));
+        }
+        if let (Some(before), Some(after)) = (d.get("before"), d.get("after")) {
+            let text = |v: &Json| match v {
+                Json::String(s) => s.clone(),
+                Json::Null => String::new(),
+                other => format!("{}\n", filters_py_json_indent(other, Some(4))),
+            };
+            let header = |key: &str, word: &str| match d.get(key) {
+                Some(h) => format!("{word}: {}", crate::modules::common::json_to_string(h)),
+                None => word.to_string(),
+            };
+            let (before, after) = (text(before), text(after));
+            let lines = |t: &str| -> Vec<String> {
+                let mut l: Vec<String> = splitlines_keepends(t)
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+                if let Some(last) = l.last_mut()
+                    && !last.ends_with('\n')
+                {
+                    last.push_str("\n\\ No newline at end of file\n");
+                }
+                l
+            };
+            let (a, b) = (lines(&before), lines(&after));
+            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+            let b: Vec<&str> = b.iter().map(String::as_str).collect();
+            let u = unified_diff(
+                &a,
+                &b,
+                &header("before_header", "before"),
+                &header("after_header", "after"),
+                DIFF_CONTEXT,
+            );
+            if !u.is_empty() {
+                out.push_str(&u);
+                out.push('\n');
+            }
+        }
+        if let Some(p) = d.get("prepared") {
+            out.push_str(&crate::modules::common::json_to_string(p));
+        }
+    }
+    out
+}
+
 fn col(name: &str, n: u32) -> String {
     format!("{name}={:<4}", n)
 }
@@ -268,6 +336,42 @@ fn col(name: &str, n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Expected texts: what ansible-core 2.19's default callback printed for these results
+    // (tests/conformance/diff.yml compares whole runs against it).
+    #[test]
+    fn content_diff_headers() {
+        let d = json!({"before": "", "after": "alpha\nbeta\n", "after_header": "/opt/x"});
+        assert_eq!(
+            render_diff(&d),
+            "--- before\n+++ after: /opt/x\n@@ -0,0 +1,2 @@\n+alpha\n+beta\n\n"
+        );
+        let d = json!([{"before": "x", "after": "x\ny", "before_header": "/f (content)", "after_header": "/f (content)"}, {"before_header": "/f (file attributes)", "after_header": "/f (file attributes)"}]);
+        assert_eq!(
+            render_diff(&d),
+            "--- before: /f (content)\n+++ after: /f (content)\n@@ -1 +1,2 @@\n-x\n\\ No newline at end of file\n+x\n+y\n\\ No newline at end of file\n\n"
+        );
+    }
+
+    #[test]
+    fn dict_diff_is_sorted_indented_json() {
+        let d = json!({"before": {"path": "/opt/d/sub", "state": "absent", "mode": "0755"},
+                       "after": {"path": "/opt/d/sub", "state": "directory", "mode": "0700"}});
+        assert_eq!(
+            render_diff(&d),
+            "--- before\n+++ after\n@@ -1,5 +1,5 @@\n {\n-    \"mode\": \"0755\",\n+    \"mode\": \"0700\",\n     \"path\": \"/opt/d/sub\",\n-    \"state\": \"absent\"\n+    \"state\": \"directory\"\n }\n\n"
+        );
+    }
+
+    #[test]
+    fn skipped_notes_and_no_change() {
+        let d = json!({"dst_binary": 1, "src_larger": 104448});
+        assert_eq!(
+            render_diff(&d),
+            "diff skipped: destination file appears to be binary\ndiff skipped: source file size is greater than 104448\n"
+        );
+        assert_eq!(render_diff(&json!({"before": "a\n", "after": "a\n"})), "");
+    }
 
     #[test]
     fn recap_columns() {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::common::{edit_file, fail};
+use super::diff::EditDiff;
 use super::{Ctx, Module, ModuleError, Res};
 
 pub struct BlockInFile;
@@ -92,89 +93,95 @@ impl Module for BlockInFile {
             }
             _ => None,
         };
-        edit_file(ctx, &path, ctx.bool("create", false)?, |old| {
-            let mut lines: Vec<String> = old
-                .unwrap_or("")
-                .split_inclusive('\n')
-                .map(str::to_string)
-                .collect();
-            let blocklines: Vec<String> = if present && !block.is_empty() {
-                if !block.ends_with('\n') {
-                    block.push('\n');
-                }
-                let mut v = vec![marker0.clone()];
-                v.extend(block.split_inclusive('\n').map(str::to_string));
-                v.push(marker1.clone());
-                v
-            } else {
-                vec![]
-            };
-            let (mut n0, mut n1) = (None, None);
-            for (i, l) in lines.iter().enumerate() {
-                if *l == marker0 {
-                    n0 = Some(i);
-                }
-                if *l == marker1 {
-                    n1 = Some(i);
-                }
-            }
-            let mut at = match (n0, n1) {
-                (Some(a), Some(b)) if a < b => {
-                    lines.drain(a..=b);
-                    a
-                }
-                (Some(a), Some(b)) => {
-                    lines.drain(b..=a);
-                    b
-                }
-                _ => {
-                    if let Some(r) = &insert_re {
-                        let mut found = None;
-                        for (i, l) in lines.iter().enumerate() {
-                            if r.is_match(l) {
-                                found = Some(i);
-                            }
-                        }
-                        match found {
-                            None => lines.len(),
-                            Some(i) if insertafter.is_some() => i + 1,
-                            Some(i) => i,
-                        }
-                    } else if insertbefore.is_some() {
-                        0
-                    } else {
-                        lines.len()
+        edit_file(
+            ctx,
+            &path,
+            ctx.bool("create", false)?,
+            EditDiff::ContentAndAttributes,
+            |old| {
+                let mut lines: Vec<String> = old
+                    .unwrap_or("")
+                    .split_inclusive('\n')
+                    .map(str::to_string)
+                    .collect();
+                let blocklines: Vec<String> = if present && !block.is_empty() {
+                    if !block.ends_with('\n') {
+                        block.push('\n');
+                    }
+                    let mut v = vec![marker0.clone()];
+                    v.extend(block.split_inclusive('\n').map(str::to_string));
+                    v.push(marker1.clone());
+                    v
+                } else {
+                    vec![]
+                };
+                let (mut n0, mut n1) = (None, None);
+                for (i, l) in lines.iter().enumerate() {
+                    if *l == marker0 {
+                        n0 = Some(i);
+                    }
+                    if *l == marker1 {
+                        n1 = Some(i);
                     }
                 }
-            };
-            if at > 0 && !lines[at - 1].ends_with('\n') {
-                lines[at - 1].push('\n');
-            }
-            if prepend_nl && present && at != 0 && lines[at - 1] != "\n" {
-                lines.insert(at, "\n".into());
-                at += 1;
-            }
-            let n = blocklines.len();
-            let empty_block = blocklines.is_empty();
-            lines.splice(at..at, blocklines);
-            if append_nl && present {
-                let after = at + n;
-                if after < lines.len() && lines[after] != "\n" {
-                    lines.insert(after, "\n".into());
+                let mut at = match (n0, n1) {
+                    (Some(a), Some(b)) if a < b => {
+                        lines.drain(a..=b);
+                        a
+                    }
+                    (Some(a), Some(b)) => {
+                        lines.drain(b..=a);
+                        b
+                    }
+                    _ => {
+                        if let Some(r) = &insert_re {
+                            let mut found = None;
+                            for (i, l) in lines.iter().enumerate() {
+                                if r.is_match(l) {
+                                    found = Some(i);
+                                }
+                            }
+                            match found {
+                                None => lines.len(),
+                                Some(i) if insertafter.is_some() => i + 1,
+                                Some(i) => i,
+                            }
+                        } else if insertbefore.is_some() {
+                            0
+                        } else {
+                            lines.len()
+                        }
+                    }
+                };
+                if at > 0 && !lines[at - 1].ends_with('\n') {
+                    lines[at - 1].push('\n');
                 }
-            }
-            let result = lines.concat();
-            let msg = if old == Some(result.as_str()) {
-                ""
-            } else if old.is_none() {
-                "File created"
-            } else if empty_block {
-                "Block removed"
-            } else {
-                "Block inserted"
-            };
-            Ok((result, msg.to_string()))
-        })
+                if prepend_nl && present && at != 0 && lines[at - 1] != "\n" {
+                    lines.insert(at, "\n".into());
+                    at += 1;
+                }
+                let n = blocklines.len();
+                let empty_block = blocklines.is_empty();
+                lines.splice(at..at, blocklines);
+                if append_nl && present {
+                    let after = at + n;
+                    if after < lines.len() && lines[after] != "\n" {
+                        lines.insert(after, "\n".into());
+                    }
+                }
+                let result = lines.concat();
+                let msg = if old == Some(result.as_str()) {
+                    ""
+                } else if old.is_none() {
+                    "File created"
+                } else if empty_block {
+                    "Block removed"
+                } else {
+                    "Block inserted"
+                };
+                Ok((result, msg.to_string()))
+            },
+        )
         .await
     }
 }

@@ -530,87 +530,6 @@ pub async fn write_atomic(
     Ok(())
 }
 
-/// `diff` result entry (before/after text).
-pub fn diff_entry(path: &str, before: &str, after: &str) -> Json {
-    json!({"before": before, "after": after, "before_header": path, "after_header": path})
-}
-
-/// Unified diff of two texts, like Ansible's `--diff` output.
-pub fn unified_diff(before: &str, after: &str, before_header: &str, after_header: &str) -> String {
-    let a: Vec<&str> = before.split_inclusive('\n').collect();
-    let b: Vec<&str> = after.split_inclusive('\n').collect();
-    if a == b {
-        return String::new();
-    }
-    // LCS table (files handled by modules are small; fall back to full replace if huge).
-    let ops: Vec<(char, &str)> = if a.len() * b.len() > 4_000_000 {
-        a.iter()
-            .map(|l| ('-', *l))
-            .chain(b.iter().map(|l| ('+', *l)))
-            .collect()
-    } else {
-        let mut t = vec![vec![0u32; b.len() + 1]; a.len() + 1];
-        for i in (0..a.len()).rev() {
-            for j in (0..b.len()).rev() {
-                t[i][j] = if a[i] == b[j] {
-                    t[i + 1][j + 1] + 1
-                } else {
-                    t[i + 1][j].max(t[i][j + 1])
-                };
-            }
-        }
-        let (mut i, mut j) = (0, 0);
-        let mut ops = vec![];
-        while i < a.len() || j < b.len() {
-            if i < a.len() && j < b.len() && a[i] == b[j] {
-                ops.push((' ', a[i]));
-                i += 1;
-                j += 1;
-            } else if j < b.len() && (i >= a.len() || t[i][j + 1] > t[i + 1][j]) {
-                ops.push(('+', b[j]));
-                j += 1;
-            } else {
-                ops.push(('-', a[i]));
-                i += 1;
-            }
-        }
-        ops
-    };
-    let mut out = format!("--- before: {before_header}\n+++ after: {after_header}\n");
-    // Hunks with 3 lines of context.
-    let n = ops.len();
-    let changed: Vec<usize> = (0..n).filter(|&k| ops[k].0 != ' ').collect();
-    let mut k = 0;
-    while k < changed.len() {
-        let start = changed[k].saturating_sub(3);
-        let mut end = (changed[k] + 4).min(n);
-        while k + 1 < changed.len() && changed[k + 1] < end + 3 {
-            k += 1;
-            end = (changed[k] + 4).min(n);
-        }
-        let a_start = ops[..start].iter().filter(|o| o.0 != '+').count();
-        let b_start = ops[..start].iter().filter(|o| o.0 != '-').count();
-        let a_len = ops[start..end].iter().filter(|o| o.0 != '+').count();
-        let b_len = ops[start..end].iter().filter(|o| o.0 != '-').count();
-        out.push_str(&format!(
-            "@@ -{},{} +{},{} @@\n",
-            a_start + 1,
-            a_len,
-            b_start + 1,
-            b_len
-        ));
-        for (c, l) in &ops[start..end] {
-            out.push(*c);
-            out.push_str(l);
-            if !l.ends_with('\n') {
-                out.push_str("\n\\ No newline at end of file\n");
-            }
-        }
-        k += 1;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -640,15 +559,6 @@ mod tests {
             0o744
         );
     }
-
-    #[test]
-    fn diff_shape() {
-        let d = unified_diff("a\nb\nc\n", "a\nB\nc\n", "f", "f");
-        assert_eq!(
-            d,
-            "--- before: f\n+++ after: f\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n"
-        );
-    }
 }
 
 /// Read-modify-write for lineinfile/blockinfile/replace: `edit` maps the old text (None when
@@ -658,6 +568,7 @@ pub async fn edit_file<F>(
     ctx: &Ctx<'_>,
     path: &str,
     create: bool,
+    diff_style: super::diff::EditDiff,
     edit: F,
 ) -> Result<Res, ModuleError>
 where
@@ -691,8 +602,29 @@ where
     let content_changed =
         old.as_deref() != Some(new.as_str()) && !(old.is_none() && new.is_empty() && !create);
     let mut changed = content_changed;
-    if ctx.diff && content_changed {
-        res.insert("diff".into(), json!([{"before": old.clone().unwrap_or_default(), "after": new, "before_header": format!("{path} (content)"), "after_header": format!("{path} (content)")}]));
+    if ctx.diff {
+        let before = old.clone().unwrap_or_default();
+        let d = match diff_style {
+            super::diff::EditDiff::Replace => content_changed.then(|| {
+                json!({"before_header": path, "before": before, "after_header": path, "after": new})
+            }),
+            super::diff::EditDiff::ContentAndAttributes => {
+                // Ansible leaves the attributes part out when check mode stops before the
+                // file exists.
+                let attr = match &existing {
+                    _ if ctx.check && existing.is_none() => None,
+                    Some((_, st)) => Some(super::diff::attr_changes(&attrs, ctx.conn, st, true).await?),
+                    None => {
+                        let fresh = super::diff::fresh_stat(FileKind::File);
+                        Some(super::diff::attr_changes(&attrs, ctx.conn, &fresh, true).await?)
+                    }
+                };
+                Some(super::diff::edit_diff(path, &before, &new, attr))
+            }
+        };
+        if let Some(d) = d {
+            res.insert("diff".into(), d);
+        }
     }
     if content_changed && !ctx.check {
         if ctx.bool("backup", false)? && existing.is_some() {

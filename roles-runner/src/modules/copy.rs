@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use serde_json::json;
 
-use super::common::{Attrs, attr_result, diff_entry, fail, write_atomic};
+use super::common::{Attrs, attr_result, fail, write_atomic};
+use super::diff::{attr_changes, content_diff, path_diff};
 use super::{Ctx, Module, ModuleError, Res};
 use crate::transport::FileKind;
 use crate::util::{sha1_hex, shq};
@@ -113,7 +114,20 @@ impl Module for Copy {
             dest = format!("{}/{base}", dest.trim_end_matches('/'));
         }
         let attrs = Attrs::from_ctx(ctx);
-        let mut res = put_content(ctx, &dest, &data, &attrs, ctx.bool("force", true)?).await?;
+        // Ansible's diff names the controller file for `src`, the destination for `content`.
+        // (absolute, as Ansible's `source_full`).
+        let source = match &src_name {
+            Some(s) => std::path::absolute(s)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| s.clone()),
+            None => dest.clone(),
+        };
+        let mut res =
+            put_content_from(ctx, &dest, &data, &attrs, ctx.bool("force", true)?, &source).await?;
+        if ctx.bool("remote_src", false)? {
+            // Ansible's remote copy module returns no diff.
+            res.remove("diff");
+        }
         if let Some(s) = src_name {
             res.insert("src".into(), json!(s));
         }
@@ -121,13 +135,27 @@ impl Module for Copy {
     }
 }
 
-/// Shared by copy and template: make `dest` hold `data` with `attrs`. Returns the result.
+/// Make `dest` hold `data` with `attrs` (get_url); the diff names `dest` as the source.
 pub async fn put_content(
     ctx: &Ctx<'_>,
     dest: &str,
     data: &[u8],
     attrs: &Attrs,
     force: bool,
+) -> Result<Res, ModuleError> {
+    put_content_from(ctx, dest, data, attrs, force, dest).await
+}
+
+/// Shared by copy and template: make `dest` hold `data` with `attrs`. Returns the result.
+/// `source` is what the diff names as the new content (`+++ after: SOURCE`), see
+/// `diff::content_diff`.
+pub async fn put_content_from(
+    ctx: &Ctx<'_>,
+    dest: &str,
+    data: &[u8],
+    attrs: &Attrs,
+    force: bool,
+    source: &str,
 ) -> Result<Res, ModuleError> {
     let existing = ctx.t().read_file(dest).await?;
     let mut res = Res::new();
@@ -148,19 +176,18 @@ pub async fn put_content(
                 }
             }
             if ctx.diff && !cmds.is_empty() {
-                res.insert("diff".into(), json!([]));
+                // Ansible runs the file module here: its dict diff of the attributes.
+                let (b, a) = attr_changes(attrs, ctx.conn, st, true).await?;
+                res.insert("diff".into(), path_diff(dest, b, a));
             }
         }
         _ => {
             changed = true;
             if ctx.diff {
-                let before = existing
-                    .as_ref()
-                    .map(|(d, _)| String::from_utf8_lossy(d).into_owned())
-                    .unwrap_or_default();
+                let old = existing.as_ref().map(|(d, _)| d.as_slice());
                 res.insert(
                     "diff".into(),
-                    json!([diff_entry(dest, &before, &String::from_utf8_lossy(data))]),
+                    json!([content_diff(dest, old, data, source)]),
                 );
             }
             if !ctx.check {

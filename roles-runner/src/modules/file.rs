@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::common::{Attrs, attr_result, fail, resolve_mode};
+use super::diff::{attr_changes, dir_content_order as walk_order, fresh_stat, path_diff};
 use super::{Ctx, Module, ModuleError, Res};
 use crate::transport::{FileKind, FileStat};
 use crate::util::shq;
@@ -77,6 +78,11 @@ impl Module for File {
         let q = shq(&path);
         let mut res = Res::new();
         let before_state = state_name(existing.as_ref());
+        // For the diff: the state whose owner/group/mode the task compares (and whether it
+        // follows a link), a relinked symlink's old target, and touch's timestamps.
+        let mut attr_base: Option<(FileStat, bool)> = None;
+        let mut old_link_target: Option<String> = None;
+        let mut touch_times = false;
         match state.as_str() {
             "absent" => {
                 if existing.is_some() {
@@ -85,6 +91,7 @@ impl Module for File {
             }
             "directory" => match &existing {
                 Some(st) if st.kind == FileKind::Dir => {
+                    attr_base = Some((st.clone(), true));
                     script.extend(attrs.fix_commands(ctx.conn, &path, st, true).await?);
                     if ctx.bool("recurse", false)? {
                         script.extend(recurse_commands(ctx, &path, &attrs).await?);
@@ -96,12 +103,8 @@ impl Module for File {
                 Some(_) => return Err(fail(format!("{path} already exists as a file"))),
                 None => {
                     script.push(format!("mkdir -p {q}"));
-                    let fresh = FileStat {
-                        kind: FileKind::Dir,
-                        mode: 0o755,
-                        uid: 0,
-                        gid: 0,
-                    };
+                    let fresh = fresh_stat(FileKind::Dir);
+                    attr_base = Some((fresh.clone(), true));
                     // Like Ansible, every directory this creates (not only the last one)
                     // gets the requested mode and owner.
                     let mut created = vec![path.clone()];
@@ -140,6 +143,7 @@ impl Module for File {
                     match (&existing, &current_target) {
                         (Some(_), Some(t)) if *t == src => {
                             if let Some(st) = &existing {
+                                attr_base = Some((st.clone(), false));
                                 script.extend(
                                     attrs
                                         .fix_commands(ctx.conn, &path, st, false)
@@ -160,6 +164,8 @@ impl Module for File {
                             )));
                         }
                         _ => {
+                            old_link_target = current_target.clone();
+                            attr_base = Some((fresh_stat(FileKind::Symlink), false));
                             script.push(format!("ln -sfn {} {q}", shq(&src)));
                             let (u, g) = (attrs.uid(ctx.conn).await?, attrs.gid(ctx.conn).await?);
                             if let Some(u) = u {
@@ -180,18 +186,30 @@ impl Module for File {
             "touch" => {
                 let preserve_m = ctx.str("modification_time").as_deref() == Some("preserve");
                 let preserve_a = ctx.str("access_time").as_deref() == Some("preserve");
+                // In diff mode the times before and the time set are printed (Ansible's diff
+                // shows them as floats); `touch -d @T` sets exactly the time reported.
+                touch_times = ctx.diff && !ctx.check && !(preserve_m && preserve_a);
+                let stamp = |flag: &str| {
+                    if touch_times {
+                        format!(
+                            "stat -c '%.9X %.9Y' {q} && t=$(date +%s.%N) && touch {flag}-d @$t {q} && echo $t"
+                        )
+                    } else {
+                        format!("touch {flag}{q}")
+                    }
+                };
                 match &existing {
                     None => {
                         script.push(format!("touch {q}"));
-                        let fresh = FileStat {
-                            kind: FileKind::File,
-                            mode: 0o644,
-                            uid: 0,
-                            gid: 0,
-                        };
+                        if touch_times {
+                            script.push(stamp(""));
+                        }
+                        let fresh = fresh_stat(FileKind::File);
+                        attr_base = Some((fresh.clone(), true));
                         script.extend(attrs.fix_commands(ctx.conn, &path, &fresh, true).await?);
                     }
                     Some(st) => {
+                        attr_base = Some((st.clone(), true));
                         let fix = attrs.fix_commands(ctx.conn, &path, st, true).await?;
                         if !(preserve_m && preserve_a) {
                             let flag = match (preserve_m, preserve_a) {
@@ -199,7 +217,7 @@ impl Module for File {
                                 (false, true) => "-m ",
                                 _ => "",
                             };
-                            script.push(format!("touch {flag}{q}"));
+                            script.push(stamp(flag));
                         }
                         script.extend(fix);
                     }
@@ -211,6 +229,7 @@ impl Module for File {
                     if st.kind == FileKind::Dir && ctx.get("mode").is_some() {
                         // fine: file state on a directory only changes attributes
                     }
+                    attr_base = Some((st.clone(), true));
                     script.extend(attrs.fix_commands(ctx.conn, &path, st, true).await?);
                 }
             },
@@ -221,14 +240,36 @@ impl Module for File {
             }
         }
         let changed = !script.is_empty();
+        // Listed before `rm -rf`: the diff of removing a directory names what was in it.
+        let path_content = if ctx.diff && state == "absent" && before_state == "directory" {
+            Some(dir_content(ctx, &path).await?)
+        } else {
+            None
+        };
+        let mut out = None;
         if changed && !ctx.check {
-            ctx.sh_ok(&script.join(" && ")).await?;
+            out = Some(ctx.sh_ok(&script.join(" && ")).await?);
         }
         if ctx.diff && changed {
-            res.insert(
-                "diff".into(),
-                json!({"before": {"path": path, "state": before_state}, "after": {"path": path, "state": if state == "hard" { "hard" } else { state.as_str() }}}),
-            );
+            let (mut before, mut after) = match &attr_base {
+                Some((st, follow)) => attr_changes(&attrs, ctx.conn, st, *follow).await?,
+                None => Default::default(),
+            };
+            if before_state != state {
+                before.insert("state".into(), json!(before_state));
+                after.insert("state".into(), json!(state));
+            }
+            if let Some(pc) = path_content {
+                before.insert("path_content".into(), pc);
+            }
+            if let Some(old) = old_link_target {
+                before.insert("src".into(), json!(old));
+                after.insert("src".into(), json!(ctx.str("src")));
+            }
+            if touch_times && let Some(o) = &out {
+                touch_diff(&o.stdout_str(), &mut before, &mut after, preserve(ctx));
+            }
+            res.insert("diff".into(), path_diff(&path, before, after));
         }
         res.insert("changed".into(), json!(changed));
         let final_stat = if state == "absent" || (ctx.check && changed) {
@@ -256,6 +297,65 @@ impl Module for File {
         }
         Ok(res)
     }
+}
+
+/// Which timestamps touch keeps: (modification_time, access_time) == "preserve".
+fn preserve(ctx: &Ctx<'_>) -> (bool, bool) {
+    (
+        ctx.str("modification_time").as_deref() == Some("preserve"),
+        ctx.str("access_time").as_deref() == Some("preserve"),
+    )
+}
+
+/// touch's `atime`/`mtime` diff keys from the script's output: the last `stat` line (times
+/// before) and the time set (floats, printed like Python's repr).
+fn touch_diff(
+    stdout: &str,
+    before: &mut serde_json::Map<String, serde_json::Value>,
+    after: &mut serde_json::Map<String, serde_json::Value>,
+    (keep_m, keep_a): (bool, bool),
+) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let [.., times, set] = lines.as_slice() else {
+        return;
+    };
+    let mut it = times.split_whitespace().map(|t| t.parse::<f64>().ok());
+    let (Some(Some(atime)), Some(Some(mtime)), Ok(t)) =
+        (it.next(), it.next(), set.trim().parse::<f64>())
+    else {
+        return;
+    };
+    if !keep_a && atime != t {
+        before.insert("atime".into(), json!(atime));
+        after.insert("atime".into(), json!(t));
+    }
+    if !keep_m && mtime != t {
+        before.insert("mtime".into(), json!(mtime));
+        after.insert("mtime".into(), json!(t));
+    }
+}
+
+/// `path_content` of a directory about to be removed: its subdirectories and files in
+/// `os.walk` order (see `diff::dir_content_order`).
+async fn dir_content(ctx: &Ctx<'_>, path: &str) -> Result<serde_json::Value, ModuleError> {
+    let out = ctx
+        .sh_ok(&format!(
+            "find {} -mindepth 1 -printf '%Y%y %p\\0'",
+            shq(path)
+        ))
+        .await?;
+    let text = out.stdout_str();
+    let entries: Vec<(bool, bool, String)> = text
+        .split('\0')
+        .filter_map(|e| {
+            let (kind, p) = e.split_once(' ')?;
+            let mut k = kind.chars();
+            let (followed, own) = (k.next()?, k.next()?);
+            Some((followed == 'd', own == 'l', p.to_string()))
+        })
+        .collect();
+    let (dirs, files) = walk_order(path, &entries);
+    Ok(json!({"directories": dirs, "files": files}))
 }
 
 /// `recurse: yes`: fix owner/group/mode below a directory (only reports change if needed).

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::common::{edit_file, fail};
+use super::diff::EditDiff;
 use super::{Ctx, Module, ModuleError, Res};
 
 pub struct LineInFile;
@@ -82,7 +83,7 @@ impl Module for LineInFile {
                 return Ok(r);
             }
             let mut found = 0;
-            let res = edit_file(ctx, &path, false, |old| {
+            let res = edit_file(ctx, &path, false, EditDiff::ContentAndAttributes, |old| {
                 let lines = lines_of(old.unwrap_or(""));
                 let kept: Vec<String> = lines
                     .into_iter()
@@ -123,7 +124,7 @@ impl Module for LineInFile {
             (_, Some(b)) if b != "BOF" => Some(re(b)?),
             _ => None,
         };
-        let mut res = edit_file(ctx, &path, create, |old| {
+        let mut res = edit_file(ctx, &path, create, EditDiff::ContentAndAttributes, |old| {
             let mut lines = lines_of(old.unwrap_or(""));
             let mut index: [i64; 2] = [-1, -1];
             let mut matched: Option<String> = None; // the matched line (for backrefs)

@@ -13,6 +13,7 @@ mod blockinfile;
 mod command;
 mod copy;
 mod debug;
+mod diff;
 mod fail;
 mod fetch;
 mod file;

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::common::{edit_file, fail};
+use super::diff::EditDiff;
 use super::{Ctx, Module, ModuleError, Res};
 
 pub struct Replace;
@@ -72,7 +73,7 @@ impl Module for Replace {
                 extra,
             });
         }
-        edit_file(ctx, &path, false, |old| {
+        edit_file(ctx, &path, false, EditDiff::Replace, |old| {
             let text = old.unwrap_or("");
             // Restrict to the section between `after` and `before`.
             let start = after

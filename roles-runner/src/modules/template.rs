@@ -6,7 +6,7 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use super::common::{Attrs, fail};
-use super::copy::put_content;
+use super::copy::put_content_from;
 use super::{Ctx, Module, ModuleError, Res};
 use crate::template::Var;
 
@@ -89,15 +89,49 @@ impl Module for Template {
             text = text.replace('\n', &seq);
         }
         let attrs = Attrs::from_ctx(ctx);
-        let mut res = put_content(
+        let mut res = put_content_from(
             ctx,
             &dest,
             text.as_bytes(),
             &attrs,
             ctx.bool("force", true)?,
+            &rendered_tmp_name(name),
         )
         .await?;
         res.insert("src".into(), json!(path.display().to_string()));
         Ok(res)
     }
+}
+
+/// The name Ansible's diff gives a rendered template (`+++ after: NAME`): the temporary file
+/// its template action writes and hands to copy,
+/// `~/.ansible/tmp/ansible-local-<pid><8 chars>/tmp<8 chars>/<template file name>`. The
+/// runner renders in memory, so no such file exists; the name keeps the output's shape (the
+/// first part is per run, the `tmp` part per task, as in Ansible).
+fn rendered_tmp_name(base: &str) -> String {
+    static RUN_DIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let run_dir = RUN_DIR.get_or_init(|| {
+        let local_tmp = std::env::var("ANSIBLE_LOCAL_TEMP").unwrap_or_else(|_| {
+            let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+            format!("{home}/.ansible/tmp")
+        });
+        format!(
+            "{}/ansible-local-{}{}",
+            local_tmp.trim_end_matches('/'),
+            std::process::id(),
+            py_temp_chars()
+        )
+    });
+    format!("{run_dir}/tmp{}/{base}", py_temp_chars())
+}
+
+/// Eight characters from Python tempfile's alphabet.
+fn py_temp_chars() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
+    uuid::Uuid::new_v4()
+        .as_bytes()
+        .iter()
+        .take(8)
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
 }
