@@ -168,16 +168,12 @@ impl Resource for InstanceSnapshot {
     async fn delete(&self, ctx: &ProviderData, prior: &Value) -> Result<(), Diagnostics> {
         let c = attrs::client(ctx, prior)?;
         let (inst, name) = (req_str(prior, "instance"), req_str(prior, "name"));
-        match c.delete_instance_snapshot(inst, name).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                prior,
-                &format!("delete snapshot {name:?} of instance {inst:?}"),
-                &e,
-            )),
-        }
+        attrs::deleted_or_gone(
+            ctx,
+            prior,
+            &format!("delete snapshot {name:?} of instance {inst:?}"),
+            c.delete_instance_snapshot(inst, name).await,
+        )
     }
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {

@@ -18,7 +18,7 @@ use incus_client::{Client, NetworkPut, NetworksPost};
 
 use crate::config::ProviderData;
 use crate::cty::{AttrPath, Type, Value};
-use crate::framework::diag::{self, Diagnostics};
+use crate::framework::diag::Diagnostics;
 use crate::framework::{Attribute, Block, Resource, Schema};
 
 use super::support::attrs::{self, opt_str, req_str};
@@ -27,6 +27,43 @@ use super::support::config_map::{self, ComputedKeys};
 use super::support::import_id::ImportSpec;
 
 pub struct Network;
+
+/// A network for the cluster-aware create in [`cluster::create`].
+struct NetworkApi<'a> {
+    name: &'a str,
+    network_type: &'a str,
+}
+
+#[async_trait]
+impl cluster::ClusterObject for NetworkApi<'_> {
+    const KIND: &'static str = "network";
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn is_member_key(&self, key: &str) -> bool {
+        is_member_key(key)
+    }
+    async fn status(&self, client: &Client) -> incus_client::Result<String> {
+        Ok(client.get_network(self.name).await?.status)
+    }
+    async fn post(
+        &self,
+        client: &Client,
+        config: incus_client::Config,
+        description: &str,
+    ) -> incus_client::Result<()> {
+        let body = NetworksPost {
+            name: self.name.to_string(),
+            network_type: self.network_type.to_string(),
+            description: description.to_string(),
+            config,
+        };
+        retry_interface_race(|| client.create_network(&body)).await
+    }
+    async fn delete(&self, client: &Client) -> incus_client::Result<()> {
+        client.delete_network(self.name).await
+    }
+}
 
 const TYPES: &[&str] = &["bridge", "macvlan", "sriov", "ovn", "physical"];
 
@@ -221,91 +258,15 @@ impl Resource for Network {
         let client = attrs::client(ctx, planned)?;
         let name = req_str(planned, "name");
         let config = config_map::user_config(planned.attr("config"));
-        let post = |config: incus_client::Config, description: &str| NetworksPost {
-            name: name.to_string(),
-            network_type: opt_str(planned, "type").unwrap_or_default().to_string(),
-            description: description.to_string(),
-            config,
-        };
-        let what = |c: &Client| {
-            format!(
-                "create network {name:?}{}",
-                c.target()
-                    .map(|t| format!(" on member {t:?}"))
-                    .unwrap_or_default()
-            )
-        };
         let clustered = cluster::is_clustered(&client)
             .await
             .map_err(|e| attrs::api_err(ctx, planned, "query the server", &e))?;
         let description = req_str(planned, "description");
-
-        if opt_str(planned, "target").is_some() {
-            let c = scoped(&client, planned);
-            let member_body = post(config, "");
-            retry_interface_race(|| c.create_network(&member_body))
-                .await
-                .map_err(|e| located(ctx, planned, &what(&c), &e))?;
-        } else if clustered {
-            let (member_cfg, global_cfg): (incus_client::Config, incus_client::Config) = config
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .partition(|(k, _)| is_member_key(k));
-            let pending = match client.get_network(name).await {
-                Ok(n) if n.status == "Pending" => true,
-                Ok(_) => {
-                    return Err(diag::error(
-                        format!("Network {name:?} already exists"),
-                        format!("Import it instead: terraform import <address> {name}"),
-                    ));
-                }
-                Err(e) if e.is_not_found() => false,
-                Err(e) => {
-                    return Err(attrs::api_err(
-                        ctx,
-                        planned,
-                        &format!("look up network {name:?}"),
-                        &e,
-                    ));
-                }
-            };
-            // Incus refuses a cluster-wide create unless the network is pending on every
-            // member ("Network not pending on any node"): do that step with the member keys.
-            let mut created_pending = false;
-            if !pending {
-                let members = cluster::members(&client)
-                    .await
-                    .map_err(|e| attrs::api_err(ctx, planned, "list cluster members", &e))?;
-                for m in members {
-                    let c = client.with_target(&m);
-                    let pending_body = post(member_cfg.clone(), "");
-                    if let Err(e) = retry_interface_race(|| c.create_network(&pending_body)).await {
-                        let _ = client.delete_network(name).await;
-                        return Err(located(ctx, planned, &what(&c), &e));
-                    }
-                    created_pending = true;
-                }
-            }
-            let body = post(
-                if pending || created_pending {
-                    global_cfg
-                } else {
-                    config
-                },
-                description,
-            );
-            if let Err(e) = retry_interface_race(|| client.create_network(&body)).await {
-                if created_pending {
-                    let _ = client.delete_network(name).await;
-                }
-                return Err(located(ctx, planned, &what(&client), &e));
-            }
-        } else {
-            let full_body = post(config, description);
-            retry_interface_race(|| client.create_network(&full_body))
-                .await
-                .map_err(|e| located(ctx, planned, &what(&client), &e))?;
-        }
+        let api = NetworkApi {
+            name,
+            network_type: opt_str(planned, "type").unwrap_or_default(),
+        };
+        cluster::create(ctx, planned, &client, clustered, &api, config).await?;
 
         let reader = scoped(&client, planned);
         let read = || async {
@@ -424,17 +385,12 @@ impl Resource for Network {
                 }
             }
         }
-        let result = retry_interface_race(|| client.delete_network(name)).await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                prior,
-                &format!("delete network {name:?}"),
-                &e,
-            )),
-        }
+        attrs::deleted_or_gone(
+            ctx,
+            prior,
+            &format!("delete network {name:?}"),
+            retry_interface_race(|| client.delete_network(name)).await,
+        )
     }
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {

@@ -293,18 +293,14 @@ impl Resource for NetworkAcl {
     async fn delete(&self, ctx: &ProviderData, prior: &Value) -> Result<(), Diagnostics> {
         let c = attrs::client(ctx, prior)?;
         let name = req_str(prior, "name");
-        match c.delete_network_acl(name).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                prior,
-                &format!(
-                    "delete network ACL {name:?} (is it still in a network's or NIC's security.acls?)"
-                ),
-                &e,
-            )),
-        }
+        attrs::deleted_or_gone(
+            ctx,
+            prior,
+            &format!(
+                "delete network ACL {name:?} (is it still in a network's or NIC's security.acls?)"
+            ),
+            c.delete_network_acl(name).await,
+        )
     }
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {

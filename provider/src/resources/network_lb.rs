@@ -372,16 +372,12 @@ impl Resource for NetworkLb {
     async fn delete(&self, ctx: &ProviderData, prior: &Value) -> Result<(), Diagnostics> {
         let c = attrs::client(ctx, prior)?;
         let (net, listen) = (req_str(prior, "network"), req_str(prior, "listen_address"));
-        match c.delete_network_load_balancer(net, listen).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                prior,
-                &format!("delete load balancer {listen} on network {net:?}"),
-                &e,
-            )),
-        }
+        attrs::deleted_or_gone(
+            ctx,
+            prior,
+            &format!("delete load balancer {listen} on network {net:?}"),
+            c.delete_network_load_balancer(net, listen).await,
+        )
     }
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {

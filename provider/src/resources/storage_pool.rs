@@ -15,11 +15,11 @@
 //! unless set in HCL.
 
 use async_trait::async_trait;
-use incus_client::{StoragePoolPut, StoragePoolsPost};
+use incus_client::{Client, StoragePoolPut, StoragePoolsPost};
 
 use crate::config::ProviderData;
 use crate::cty::{AttrPath, Type, Value};
-use crate::framework::diag::{self, Diagnostics};
+use crate::framework::diag::Diagnostics;
 use crate::framework::{Attribute, Block, PlanRequest, Planned, Resource, Schema};
 
 use super::support::attrs::{self, opt_str, req_str};
@@ -28,6 +28,43 @@ use super::support::config_map::{self, ComputedKeys};
 use super::support::import_id::ImportSpec;
 
 pub struct StoragePool;
+
+/// A storage pool for the cluster-aware create in [`cluster::create`].
+struct PoolApi<'a> {
+    name: &'a str,
+    driver: &'a str,
+}
+
+#[async_trait]
+impl cluster::ClusterObject for PoolApi<'_> {
+    const KIND: &'static str = "storage pool";
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn is_member_key(&self, key: &str) -> bool {
+        POOL_MEMBER_KEYS.contains(&key)
+    }
+    async fn status(&self, client: &Client) -> incus_client::Result<String> {
+        Ok(client.get_storage_pool(self.name).await?.status)
+    }
+    async fn post(
+        &self,
+        client: &Client,
+        config: incus_client::Config,
+        description: &str,
+    ) -> incus_client::Result<()> {
+        let body = StoragePoolsPost {
+            name: self.name.to_string(),
+            driver: self.driver.to_string(),
+            description: description.to_string(),
+            config,
+        };
+        client.create_storage_pool(&body).await
+    }
+    async fn delete(&self, client: &Client) -> incus_client::Result<()> {
+        client.delete_storage_pool(self.name).await
+    }
+}
 
 const DRIVERS: &[&str] = &[
     "dir",
@@ -180,93 +217,14 @@ impl Resource for StoragePool {
         let client = attrs::client(ctx, planned)?;
         let name = req_str(planned, "name");
         let config = config_map::user_config(planned.attr("config"));
-        let fail = |e: &incus_client::Error, c: &incus_client::Client| {
-            let what = format!(
-                "create storage pool {name:?}{}",
-                c.target()
-                    .map(|t| format!(" on member {t:?}"))
-                    .unwrap_or_default()
-            );
-            match attrs::config_key_path(e, planned.attr("config")) {
-                Some(p) => attrs::api_err_at(ctx, planned, p, &what, e),
-                None => attrs::api_err(ctx, planned, &what, e),
-            }
-        };
-        let post = |config: incus_client::Config, description: String| StoragePoolsPost {
-            name: name.to_string(),
-            driver: req_str(planned, "driver").to_string(),
-            description,
-            config,
-        };
         let clustered = cluster::is_clustered(&client)
             .await
             .map_err(|e| attrs::api_err(ctx, planned, "query the server", &e))?;
-
-        if let Some(target) = opt_str(planned, "target") {
-            let c = client.with_target(target);
-            c.create_storage_pool(&post(config, String::new()))
-                .await
-                .map_err(|e| fail(&e, &c))?;
-        } else if clustered {
-            let (member_cfg, global_cfg) = cluster::split(&config, POOL_MEMBER_KEYS);
-            let pending = match client.get_storage_pool(name).await {
-                Ok(p) if p.status == "Pending" => true,
-                Ok(_) => {
-                    return Err(diag::error(
-                        format!("Storage pool {name:?} already exists"),
-                        format!("Import it instead: terraform import <address> {name}"),
-                    ));
-                }
-                Err(e) if e.is_not_found() => false,
-                Err(e) => {
-                    return Err(attrs::api_err(
-                        ctx,
-                        planned,
-                        &format!("look up storage pool {name:?}"),
-                        &e,
-                    ));
-                }
-            };
-            // Incus refuses a cluster-wide create unless the pool is pending on every
-            // member ("Pool not pending on any node"): do that step with the member keys.
-            let mut created_pending = false;
-            if !pending {
-                let members = cluster::members(&client)
-                    .await
-                    .map_err(|e| attrs::api_err(ctx, planned, "list cluster members", &e))?;
-                for m in members {
-                    let c = client.with_target(&m);
-                    if let Err(e) = c
-                        .create_storage_pool(&post(member_cfg.clone(), String::new()))
-                        .await
-                    {
-                        let _ = client.delete_storage_pool(name).await;
-                        return Err(fail(&e, &c));
-                    }
-                    created_pending = true;
-                }
-            }
-            let body = post(
-                if pending || created_pending {
-                    global_cfg
-                } else {
-                    config
-                },
-                req_str(planned, "description").to_string(),
-            );
-            if let Err(e) = client.create_storage_pool(&body).await {
-                // Nothing half-created: drop the pending entries we made.
-                if created_pending {
-                    let _ = client.delete_storage_pool(name).await;
-                }
-                return Err(fail(&e, &client));
-            }
-        } else {
-            client
-                .create_storage_pool(&post(config, req_str(planned, "description").to_string()))
-                .await
-                .map_err(|e| fail(&e, &client))?;
-        }
+        let api = PoolApi {
+            name,
+            driver: req_str(planned, "driver"),
+        };
+        cluster::create(ctx, planned, &client, clustered, &api, config).await?;
 
         let reader = match opt_str(planned, "target") {
             Some(t) => client.with_target(t),
@@ -293,7 +251,7 @@ impl Resource for StoragePool {
             client
                 .update_storage_pool(name, &put, etag.as_deref())
                 .await
-                .map_err(|e| fail(&e, &client))?;
+                .map_err(|e| cluster::create_failed(ctx, planned, &api, &client, &e))?;
             pool = read().await?.0;
         }
         Ok(to_state(planned, &pool, clustered))
@@ -395,16 +353,12 @@ impl Resource for StoragePool {
                 }
             }
         }
-        match client.delete_storage_pool(name).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                prior,
-                &format!("delete storage pool {name:?}"),
-                &e,
-            )),
-        }
+        attrs::deleted_or_gone(
+            ctx,
+            prior,
+            &format!("delete storage pool {name:?}"),
+            client.delete_storage_pool(name).await,
+        )
     }
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {

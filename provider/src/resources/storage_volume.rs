@@ -243,19 +243,14 @@ impl Resource for StorageVolume {
     async fn delete(&self, ctx: &ProviderData, prior: &Value) -> Result<(), Diagnostics> {
         let client = attrs::client(ctx, prior)?;
         let (pool, name) = (req_str(prior, "pool"), req_str(prior, "name"));
-        match scoped(&client, prior)
-            .delete_storage_volume(pool, vtype(prior), name)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                prior,
-                &format!("delete storage volume {name:?} in pool {pool:?}"),
-                &e,
-            )),
-        }
+        attrs::deleted_or_gone(
+            ctx,
+            prior,
+            &format!("delete storage volume {name:?} in pool {pool:?}"),
+            scoped(&client, prior)
+                .delete_storage_volume(pool, vtype(prior), name)
+                .await,
+        )
     }
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {

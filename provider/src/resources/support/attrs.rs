@@ -58,6 +58,22 @@ pub fn api_err(
     config::api_error(ctx, opt_str(state, "remote"), what, err)
 }
 
+/// The outcome of a delete call: an object that is already gone counts as deleted
+/// (someone removed it out of band; Terraform drops it from state either way); any other
+/// failure becomes a diagnostic saying `what` failed.
+pub fn deleted_or_gone(
+    ctx: &ProviderData,
+    state: &Value,
+    what: &str,
+    result: incus_client::Result<()>,
+) -> Result<(), Diagnostics> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
+        Err(e) => Err(api_err(ctx, state, what, &e)),
+    }
+}
+
 /// Like [`api_err`], but located at `path` (e.g. the config key Incus complained about).
 pub fn api_err_at(
     ctx: &ProviderData,
