@@ -6,6 +6,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("cargo:rerun-if-changed={p}");
     }
     let fds = protox::compile(protos, ["proto"])?;
+    // Kept for tests/descriptor_vs_terraform.rs, which compares our tfplugin6 with the
+    // descriptor compiled into the Terraform binaries field by field.
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    std::fs::write(
+        out.join("descriptor_set.bin"),
+        prost::Message::encode_to_vec(&fds),
+    )?;
     tonic_prost_build::configure()
         // Clients are only used by the in-process tests; generating them always is cheap.
         .build_client(true)

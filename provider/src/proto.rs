@@ -8,3 +8,7 @@ pub mod tfplugin6 {
 pub mod plugin {
     tonic::include_proto!("plugin");
 }
+
+/// Our `.proto` definitions compiled (a `google.protobuf.FileDescriptorSet`), for tests that
+/// compare them with the descriptors compiled into Terraform.
+pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor_set.bin"));
