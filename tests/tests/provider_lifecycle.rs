@@ -97,9 +97,7 @@ fn instance_lifecycle_update_replace_drift_destroy() {
         "{}",
         plan.stdout
     );
-    let before = ws
-        .project
-        .incus(&["config", "get", &web1, "volatile.uuid"]);
+    let before = ws.project.incus(&["config", "get", &web1, "volatile.uuid"]);
     ws.apply().assert_success();
     assert_eq!(
         ws.project
@@ -113,8 +111,7 @@ fn instance_lifecycle_update_replace_drift_destroy() {
             .contains("tmp")
     );
     assert_eq!(
-        ws.project
-            .incus(&["config", "get", &web1, "volatile.uuid"]),
+        ws.project.incus(&["config", "get", &web1, "volatile.uuid"]),
         before,
         "same instance (not re-created)"
     );
@@ -187,8 +184,7 @@ fn instance_lifecycle_update_replace_drift_destroy() {
     );
     ws.apply().assert_success();
     assert_ne!(
-        ws.project
-            .incus(&["config", "get", &web1, "volatile.uuid"]),
+        ws.project.incus(&["config", "get", &web1, "volatile.uuid"]),
         before,
         "re-created"
     );
