@@ -42,6 +42,19 @@ pub fn print_line(socket: &Path, cert_der: Option<&[u8]>) -> std::io::Result<()>
     out.flush()
 }
 
+/// After the handshake line, point our stdout at `/dev/null`. Terraform's go-plugin client
+/// keeps reading the stdout pipe and `cmd.Wait` closes that pipe when we exit; when the
+/// reader is still running then, go-plugin >= 1.5.1 (Terraform 1.6+) logs
+/// `[ERROR] provider: error encountered while scanning stdout: read |0: file already
+/// closed` (go-plugin issue 298) — a third of `TF_LOG=error terraform plan` runs showed it.
+/// Closing our end now gives the reader its EOF long before we exit. Logs go to stderr, and
+/// anything printed to stdout later was never read by Terraform anyway.
+pub fn detach_stdout() -> std::io::Result<()> {
+    let null = std::fs::OpenOptions::new().write(true).open("/dev/null")?;
+    rustix::stdio::dup2_stdout(&null)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

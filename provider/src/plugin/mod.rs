@@ -36,6 +36,7 @@ pub async fn serve(service: ProviderService) -> anyhow::Result<()> {
         Some(pem) => {
             let tls = tls::ServerTls::new(&pem)?;
             handshake::print_line(&socket.0, Some(&tls.cert_der))?;
+            handshake::detach_stdout().context("redirecting stdout after the handshake")?;
             // TLS is terminated here (tonic's own TLS rejects Terraform's CA-flagged client
             // cert); each accepted TLS stream is handed to tonic.
             let (tx, rx) = tokio::sync::mpsc::channel(16);
@@ -66,6 +67,7 @@ pub async fn serve(service: ProviderService) -> anyhow::Result<()> {
         }
         None => {
             handshake::print_line(&socket.0, None)?;
+            handshake::detach_stdout().context("redirecting stdout after the handshake")?;
             router
                 .serve_with_incoming_shutdown(UnixListenerStream::new(listener), shutdown)
                 .await
