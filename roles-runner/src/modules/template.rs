@@ -8,7 +8,7 @@ use serde_json::json;
 use super::common::{Attrs, fail};
 use super::copy::put_content_from;
 use super::{Ctx, Module, ModuleError, Res};
-use crate::template::Var;
+use crate::template::{Setting, TemplateSyntax, Var};
 
 pub struct Template;
 
@@ -77,17 +77,10 @@ impl Module for Template {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("template");
-        let mut text = ctx
+        let text = ctx
             .templar
-            .render_file(name, &source, &scope)
+            .render_file_with(name, &source, &scope, &syntax_options(ctx)?)
             .map_err(|e| fail(format!("AnsibleError: {}", e.msg)))?;
-        if let Some(nl) = ctx.str("newline_sequence")
-            && nl != "\n"
-            && nl != "\\n"
-        {
-            let seq = nl.replace("\\r", "\r").replace("\\n", "\n");
-            text = text.replace('\n', &seq);
-        }
         let attrs = Attrs::from_ctx(ctx);
         let mut res = put_content_from(
             ctx,
@@ -101,6 +94,38 @@ impl Module for Template {
         res.insert("src".into(), json!(path.display().to_string()));
         Ok(res)
     }
+}
+
+/// The module's Jinja options over Ansible's defaults (`trim_blocks` on).
+fn syntax_options(ctx: &Ctx<'_>) -> Result<TemplateSyntax, ModuleError> {
+    let mut syntax = TemplateSyntax::default();
+    for key in [
+        "trim_blocks",
+        "lstrip_blocks",
+        "newline_sequence",
+        "block_start_string",
+        "block_end_string",
+        "variable_start_string",
+        "variable_end_string",
+        "comment_start_string",
+        "comment_end_string",
+    ] {
+        let value = match ctx.get(key) {
+            None => continue,
+            Some(serde_json::Value::Bool(b)) => Setting::Bool(*b),
+            Some(v) => {
+                let s = super::common::json_to_string(v);
+                // newline_sequence is written escaped in YAML single quotes: '\r\n'.
+                Setting::Str(if key == "newline_sequence" {
+                    s.replace("\\r", "\r").replace("\\n", "\n")
+                } else {
+                    s
+                })
+            }
+        };
+        syntax.set(key, value).map_err(fail)?;
+    }
+    Ok(syntax)
 }
 
 /// The name Ansible's diff gives a rendered template (`+++ after: NAME`): the temporary file

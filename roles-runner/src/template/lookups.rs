@@ -166,7 +166,10 @@ fn lookup(
                 .ok_or_else(|| err(format!("could not locate template in lookup: {n}")))?;
                 let src = std::fs::read_to_string(&p)
                     .map_err(|e| err(format!("{}: {e}", p.display())))?;
-                out.push(Value::from(state.env().render_str(&src, ctx.clone())?));
+                let text = state.env().render_str(&src, ctx.clone())?;
+                out.push(Value::from(super::preserve_trailing_newlines(
+                    &src, text, "\n",
+                )));
             }
             out
         }

@@ -8,7 +8,11 @@
 
 mod filters;
 mod lookups;
+mod methods;
+mod syntax;
 mod tests;
+
+pub use syntax::{Setting, TemplateSyntax};
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -251,6 +255,8 @@ pub struct SearchPaths {
 #[derive(Clone)]
 pub struct Templar {
     env: Arc<Environment<'static>>,
+    /// Copies of `env` with another syntax (template module options), made once each.
+    variants: Arc<std::sync::Mutex<HashMap<TemplateSyntax, Arc<Environment<'static>>>>>,
 }
 
 impl std::fmt::Debug for Templar {
@@ -269,20 +275,28 @@ impl Templar {
     pub fn new() -> Templar {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        // trim_blocks on, lstrip_blocks off, trailing newline kept: Ansible's template defaults.
-        let syntax = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .unwrap_or_default();
-        env.set_syntax(syntax);
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        // trim_blocks on, lstrip_blocks off: Ansible's defaults. Trailing newlines are put
+        // back after rendering, see `preserve_trailing_newlines`.
+        env.set_syntax(TemplateSyntax::default().config().unwrap_or_default());
+        env.set_unknown_method_callback(methods::unknown_method);
+        // ansible-core 2.19 renders None as an empty string where it is part of a larger
+        // text (`[{{ d.get('x') }}]` -> `[]`); inside lists/dicts it stays `None`.
+        env.set_formatter(|out, state, value| {
+            if value.is_none() {
+                Ok(())
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
         // Ansible never auto-escapes; minijinja would escape `*.json.j2`/`*.html.j2` by name.
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
         filters::register(&mut env);
         tests::register(&mut env);
         lookups::register(&mut env);
-        Templar { env: Arc::new(env) }
+        Templar {
+            env: Arc::new(env),
+            variants: Default::default(),
+        }
     }
 
     pub fn env(&self) -> &Environment<'static> {
@@ -342,6 +356,7 @@ impl Templar {
         }
         self.env
             .render_str(s, Value::from_dyn_object(scope.clone()))
+            .map(|r| preserve_trailing_newlines(s, r, "\n"))
             .map_err(|e| TemplateError::from_mj(e, s, Some(scope)))
     }
 
@@ -354,7 +369,57 @@ impl Templar {
     ) -> Result<String, TemplateError> {
         self.env
             .render_named_str(name, source, Value::from_dyn_object(scope.clone()))
+            .map(|r| preserve_trailing_newlines(source, r, "\n"))
             .map_err(|e| TemplateError::from_mj(e, name, Some(scope)))
+    }
+
+    /// Render a template file's text with the template module's syntax options (and the
+    /// file's own `#jinja2:` first line); `newline_sequence` is applied to the output.
+    pub fn render_file_with(
+        &self,
+        name: &str,
+        source: &str,
+        scope: &Arc<Scope>,
+        options: &TemplateSyntax,
+    ) -> Result<String, TemplateError> {
+        let mut syntax = options.clone();
+        let body = syntax
+            .apply_override_line(source)
+            .map_err(|msg| TemplateError { msg })?;
+        let env = if syntax == TemplateSyntax::default() {
+            self.env.clone()
+        } else {
+            let mut variants = self.variants.lock().unwrap_or_else(|e| e.into_inner());
+            match variants.get(&syntax) {
+                Some(e) => e.clone(),
+                None => {
+                    let mut env = (*self.env).clone();
+                    env.set_syntax(syntax.config().map_err(|msg| TemplateError { msg })?);
+                    let env = Arc::new(env);
+                    variants.insert(syntax.clone(), env.clone());
+                    env
+                }
+            }
+        };
+        // Jinja's lexer turns every line end of the template text into newline_sequence.
+        let body = if body.contains('\r') {
+            std::borrow::Cow::Owned(body.replace("\r\n", "\n").replace('\r', "\n"))
+        } else {
+            std::borrow::Cow::Borrowed(body)
+        };
+        let text = env
+            .render_named_str(name, &body, Value::from_dyn_object(scope.clone()))
+            .map_err(|e| TemplateError::from_mj(e, name, Some(scope)))?;
+        let text = if syntax.newline_sequence == "\n" {
+            text
+        } else {
+            text.replace('\n', &syntax.newline_sequence)
+        };
+        Ok(preserve_trailing_newlines(
+            &body,
+            text,
+            &syntax.newline_sequence,
+        ))
     }
 
     /// Evaluate a conditional (`when`, `that`, `failed_when`, `changed_when`).
@@ -432,6 +497,22 @@ pub fn filters_py_json(v: &Json) -> String {
     filters::py_json(v, None, false)
 }
 
+/// Ansible renders without Jinja's keep_trailing_newline, then appends newline_sequence for
+/// each trailing `\n` of the template the result lacks (so `{% endif %}\n` at the end
+/// still ends the output with a newline, and a line ending in a block keeps one).
+pub(crate) fn preserve_trailing_newlines(
+    template: &str,
+    mut result: String,
+    newline: &str,
+) -> String {
+    let count = |s: &str| s.bytes().rev().take_while(|b| *b == b'\n').count();
+    let (want, have) = (count(template), count(&result));
+    for _ in have..want {
+        result.push_str(newline);
+    }
+    result
+}
+
 pub fn is_template(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
@@ -481,6 +562,35 @@ mod unit {
             }
         }
         Scope::new(t, m, None)
+    }
+
+    #[test]
+    fn trailing_newlines_as_ansible() {
+        let t = Templar::new();
+        let s = scope(&t, json!({}));
+        // The newline after a final block is eaten by trim_blocks, Ansible puts it back.
+        assert_eq!(
+            t.render_file("f", "{% if true %}y{% endif %}\n", &s)
+                .expect("ok"),
+            "y\n"
+        );
+        assert_eq!(t.render_file("f", "a\n\n", &s).expect("ok"), "a\n\n");
+        assert_eq!(t.render_file("f", "a", &s).expect("ok"), "a");
+        let mut o = TemplateSyntax::default();
+        o.set("newline_sequence", Setting::Str("\r\n".into()))
+            .expect("ok");
+        assert_eq!(
+            t.render_file_with("f", "a\nb\n", &s, &o).expect("ok"),
+            "a\r\nb\r\n"
+        );
+        o.set("lstrip_blocks", Setting::Bool(true)).expect("ok");
+        o.set("trim_blocks", Setting::Bool(false)).expect("ok");
+        assert_eq!(
+            t.render_file_with("f", "x\n    {% if true %}\ny\n    {% endif %}\n", &s, &o)
+                .expect("ok"),
+            // Jinja drops the last newline; the result still ends in one, nothing is added.
+            "x\r\n\r\ny\r\n"
+        );
     }
 
     #[test]
