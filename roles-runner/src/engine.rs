@@ -1757,44 +1757,29 @@ impl HostJob {
 
     fn include_vars(&self, scope: &Arc<Scope>) -> Outcome {
         let task = &self.task;
-        let f = task
-            .args
-            .get("_raw_params")
-            .or_else(|| task.args.get("file"))
-            .cloned();
-        let Some(f) = f else {
-            return failed(located(
-                task,
-                "include_vars needs a file (dir is not supported yet)",
-            ));
-        };
-        let name = match self.templar.render_json(&f, scope) {
-            Ok(j) => json_str(&j),
+        let args = match self
+            .templar
+            .render_json(&Json::Object(task.args.clone()), scope)
+        {
+            Ok(Json::Object(m)) => m,
+            Ok(_) => Map::new(),
             Err(e) => return failed(located(task, &e.msg)),
         };
-        let Some(path) = self.paths.find("vars", &name) else {
-            return failed(located(task, &format!("Could not find or access '{name}'")));
+        let inc = match crate::include_vars::load(&args, &self.paths) {
+            Ok(inc) => inc,
+            Err(msg) => return failed(located(task, &msg)),
         };
-        let data = match crate::yaml::load_file(&path) {
-            Ok(n) => n.to_json(),
-            Err(e) => return failed(e.to_string()),
-        };
-        let Json::Object(mut m) = data else {
-            return failed(format!(
-                "{}: vars file must contain a mapping",
-                path.display()
-            ));
-        };
-        if let Some(ns) = task.args.get("name").map(json_str) {
-            let mut w = Map::new();
-            w.insert(ns, Json::Object(m));
-            m = w;
-        }
+        let (m, files) = (inc.vars, inc.files);
         let mut r = Res::new();
         r.insert("changed".into(), json!(false));
         r.insert(
             "ansible_included_var_files".into(),
-            json!([path.display().to_string()]),
+            json!(
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+            ),
         );
         r.insert("_include_vars".into(), Json::Object(m));
         Outcome {

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod difflib;
 pub mod engine;
+pub mod include_vars;
 pub mod inventory;
 pub mod modules;
 pub mod output;

@@ -504,6 +504,11 @@ fn ansible_and_runner_agree() {
             ..BASE
         },
         Case {
+            playbook: "include_vars.yml",
+            paths: &["/opt/cf/incvars"],
+            ..BASE
+        },
+        Case {
             playbook: "diff.yml",
             args: &["-D"],
             paths: &["/opt/cf/diff"],
@@ -551,6 +556,7 @@ fn case_files_exist() {
         "tags.yml",
         "check.yml",
         "diff.yml",
+        "include_vars.yml",
         "multihost.yml",
     ] {
         assert!(Path::new(&case_dir().join(f)).exists(), "{f}");
