@@ -91,8 +91,9 @@ struct Outcome {
     ignored: bool,
     /// (status, label, result) of each loop item.
     items: Vec<(Status, String, Res)>,
-    /// Only for include_tasks/include_role: the file or role to run next.
-    include: Option<IncludeRequest>,
+    /// Only for include_tasks/include_role: the files or roles to run next (one per loop
+    /// item for a looped include).
+    include: Vec<IncludeRequest>,
     meta: Option<String>,
 }
 
@@ -124,6 +125,9 @@ pub struct Engine {
     local: Arc<HostConn>,
     start_at_found: bool,
     transports: Vec<Arc<dyn Transport>>,
+    /// A batch in which every host failed, or `any_errors_fatal`, ends the playbook (as
+    /// ansible-playbook's break_play: later batches and plays do not run).
+    stop_playbook: bool,
 }
 
 impl Engine {
@@ -145,6 +149,7 @@ impl Engine {
             incus: HashMap::new(),
             local: Arc::new(HostConn::new(local_t.clone())),
             transports: vec![local_t],
+            stop_playbook: false,
         }
     }
 
@@ -171,6 +176,9 @@ impl Engine {
 
     pub async fn run(&mut self, pb: &Playbook) -> Summary {
         for play in &pb.plays {
+            if self.stop_playbook {
+                break;
+            }
             self.run_play(play).await;
         }
         self.out.recap(&self.stats);
@@ -303,6 +311,13 @@ impl Engine {
                     .collect();
                 self.run_items(&mut pc, section, &alive, false).await;
                 self.flush_handlers(&mut pc, &alive).await;
+            }
+            let all_failed = batch
+                .iter()
+                .all(|h| self.hosts.get(h).is_some_and(|s| s.fail_count > 0 || s.unreachable));
+            if all_failed {
+                self.stop_playbook = true;
+                break;
             }
         }
         for h in &hosts {
@@ -687,27 +702,42 @@ impl Engine {
             Some(format!("{}:{}", task.file.display(), task.line)),
         );
 
-        // Connections first (an unknown connection type makes the host unreachable).
+        // Connections first (an unknown connection type makes the host unreachable). A
+        // delegated task runs over the delegated host's connection (its own inventory
+        // connection vars), with the delegating host's variables.
         let mut ready: Vec<(String, Arc<HostConn>)> = vec![];
+        let mut delegated: HashMap<String, String> = HashMap::new();
+        let delegate_hv = task.delegate_to.as_ref().map(|_| self.hostvars(pc));
         for h in hosts {
-            let delegate_local = task.args.contains_key("__delegate_localhost")
-                || task
-                    .delegate_to
-                    .as_ref()
-                    .is_some_and(|d| matches!(json_str(d).as_str(), "localhost" | "127.0.0.1"));
-            // delegate_to another inventory host (a literal name) uses that host's connection.
-            let delegate_host = task
-                .delegate_to
-                .as_ref()
-                .map(json_str)
-                .filter(|d| !crate::template::is_template(d) && self.inv.hosts.contains_key(d));
-            let conn = if delegate_local {
-                Ok(self.local.clone())
-            } else if let Some(d) = delegate_host {
-                self.conn_for(&d)
-            } else {
-                self.conn_for(h)
+            let target = match self.delegate_target(pc, task, h, delegate_hv.as_ref()) {
+                Ok(t) => t,
+                Err(msg) => {
+                    let mut r = Res::new();
+                    r.insert("msg".into(), json!(msg));
+                    r.insert("changed".into(), json!(false));
+                    let o = Outcome {
+                        status: Status::Failed,
+                        result: r,
+                        ignored: false,
+                        items: vec![],
+                        include: vec![],
+                        meta: None,
+                    };
+                    self.report(h, task, &o, Duration::ZERO);
+                    self.apply(pc, h, None, task, o, rescuable);
+                    continue;
+                }
             };
+            let conn = match &target {
+                Some(d) if !self.inv.hosts.contains_key(d) && is_local_name(d) => {
+                    Ok(self.local.clone())
+                }
+                Some(d) => self.conn_for(d),
+                None => self.conn_for(h),
+            };
+            if let Some(d) = target {
+                delegated.insert(h.clone(), d);
+            }
             match conn {
                 Ok(c) => ready.push((h.clone(), c)),
                 Err(msg) => {
@@ -767,16 +797,35 @@ impl Engine {
             if task.run_once {
                 run_once_result = Some((outcome.status, outcome.result.clone()));
             }
-            if let Some(inc) = outcome.include.clone() {
-                includes.push((host.clone(), inc));
+            for inc in &outcome.include {
+                includes.push((host.clone(), inc.clone()));
             }
             let _ = &outcome.meta;
-            self.apply(pc, &host, task, outcome, rescuable);
+            let fact_host = delegated
+                .get(&host)
+                .filter(|_| task.delegate_facts)
+                .cloned();
+            self.apply(pc, &host, fact_host.as_deref(), task, outcome, rescuable);
         }
         drop(futs);
-        // run_once: the other hosts get the same registered result.
+        // run_once: the other hosts get the same registered result and the same facts
+        // (Ansible's get_task_hosts), unless delegate_facts sent them elsewhere.
         if let Some((status, result)) = run_once_result {
             for h in hosts.iter().skip(1) {
+                if !task.delegate_facts
+                    && let Some(Json::Object(f)) = result.get("ansible_facts")
+                {
+                    let st = self.hosts.entry(h.clone()).or_default();
+                    for (k, v) in f {
+                        if result.contains_key("_set_fact") {
+                            st.set_facts.insert(k.clone(), v.clone());
+                        } else {
+                            st.facts
+                                .insert(k.trim_start_matches("ansible_").to_string(), v.clone());
+                            st.fact_vars.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
                 if let Some(reg) = &task.register {
                     self.hosts
                         .entry(h.clone())
@@ -789,12 +838,17 @@ impl Engine {
                 }
             }
         }
-        if any_failed && (task.any_errors_fatal) {
+        // any_errors_fatal: the other hosts stop too, without a failure of their own in
+        // the recap, and the playbook ends.
+        if any_failed && task.any_errors_fatal {
             for h in hosts {
-                if self.hosts.get(h).is_some_and(|s| s.fail_count == 0) {
-                    self.fail_host(h, rescuable);
+                if let Some(s) = self.hosts.get_mut(h)
+                    && s.fail_count == 0
+                {
+                    s.fail_count += 1;
                 }
             }
+            self.stop_playbook = true;
         }
         // Dynamic includes: group hosts by what they include, in first-seen order.
         let mut groups: Vec<(IncludeRequest, Vec<String>)> = vec![];
@@ -807,6 +861,36 @@ impl Engine {
         for (inc, hs) in groups {
             self.run_include(pc, task, inc, hs, rescuable).await;
         }
+    }
+
+    /// Where `host` runs a delegated task: `local_action` is localhost; `delegate_to` is
+    /// templated with the host's variables (`{{ groups.db[0] }}`, `{{ item }}`-free).
+    /// None: not delegated (also for an empty result, as Ansible).
+    fn delegate_target(
+        &self,
+        pc: &PlayCtx,
+        task: &Task,
+        host: &str,
+        hostvars: Option<&Arc<HostVars>>,
+    ) -> Result<Option<String>, String> {
+        if task.args.contains_key("__delegate_localhost") {
+            return Ok(Some("localhost".into()));
+        }
+        let Some(d) = &task.delegate_to else {
+            return Ok(None);
+        };
+        let raw = json_str(d);
+        let name = if crate::template::is_template(&raw) {
+            let vars = self.build_vars(pc, host, Some(task));
+            let scope = Scope::new(&self.templar, vars, hostvars.cloned());
+            self.templar
+                .render_string(&raw, &scope)
+                .map_err(|e| format!("delegate_to: {e}"))?
+        } else {
+            raw
+        };
+        let name = name.trim().to_string();
+        Ok((!name.is_empty()).then_some(name))
     }
 
     /// The task's name as Ansible prints it in the banner: templated when it can be (Ansible
@@ -893,7 +977,8 @@ impl Engine {
             .get("_ansible_no_log")
             .and_then(Json::as_bool)
             .unwrap_or(false);
-        if task.loop_.is_some() && !o.items.is_empty() {
+        // A looped include shows `included: ...` lines (run_include), not item results.
+        if task.loop_.is_some() && !o.items.is_empty() && o.include.is_empty() {
             for (s, label, r) in &o.items {
                 let label = if no_log {
                     "None".to_string()
@@ -909,7 +994,7 @@ impl Engine {
             if o.ignored {
                 self.out.line("...ignoring");
             }
-        } else if o.include.is_none() {
+        } else if o.include.is_empty() {
             if task.action == "debug" {
                 // The default callback hides `changed` for debug.
                 let mut r = o.result.clone();
@@ -949,8 +1034,17 @@ impl Engine {
         self.hosts.entry(host.to_string()).or_default().fail_count += 1;
     }
 
-    /// Update stats and host state from one host's outcome.
-    fn apply(&mut self, pc: &PlayCtx, host: &str, task: &Task, o: Outcome, rescuable: bool) {
+    /// Book a host's result: stats, failure, facts, register, notify. `fact_host` is the
+    /// delegated host of a `delegate_facts: true` task: returned facts go there.
+    fn apply(
+        &mut self,
+        pc: &PlayCtx,
+        host: &str,
+        fact_host: Option<&str>,
+        task: &Task,
+        o: Outcome,
+        rescuable: bool,
+    ) {
         let stats = self.stats.entry(host.to_string()).or_default();
         match o.status {
             Status::Ok => stats.ok += 1,
@@ -984,22 +1078,27 @@ impl Engine {
         // Facts from setup/set_fact (per item for loops).
         let mut fact_sources: Vec<&Res> = vec![&o.result];
         fact_sources.extend(o.items.iter().map(|(_, _, r)| r));
-        for r in fact_sources {
+        for r in &fact_sources {
             if let Some(Json::Object(f)) = r.get("ansible_facts") {
+                let owner = fact_host.unwrap_or(host);
+                let fst = self.hosts.entry(owner.to_string()).or_default();
                 if r.contains_key("_set_fact") {
                     for (k, v) in f {
-                        st.set_facts.insert(k.clone(), v.clone());
+                        fst.set_facts.insert(k.clone(), v.clone());
                     }
                 } else {
                     // Module facts: `ansible_facts.<name without ansible_>` and the top-level
                     // variable as returned (setup's `ansible_distribution`, getent's `getent_passwd`).
                     for (k, v) in f {
-                        st.facts
+                        fst.facts
                             .insert(k.trim_start_matches("ansible_").to_string(), v.clone());
-                        st.fact_vars.insert(k.clone(), v.clone());
+                        fst.fact_vars.insert(k.clone(), v.clone());
                     }
                 }
             }
+        }
+        let st = self.hosts.entry(host.to_string()).or_default();
+        for r in fact_sources {
             if let Some(Json::Object(iv)) = r.get("_include_vars") {
                 for (k, v) in iv {
                     st.include_vars.insert(k.clone(), v.clone());
@@ -1107,7 +1206,7 @@ fn failed(msg: String) -> Outcome {
         result: r,
         ignored: false,
         items: vec![],
-        include: None,
+        include: vec![],
         meta: None,
     }
 }
@@ -1311,6 +1410,7 @@ impl HostJob {
         let loop_var = lc.loop_var.clone().unwrap_or_else(|| "item".into());
         let mut results = vec![];
         let mut item_reports = vec![];
+        let mut includes = vec![];
         let (mut any_changed, mut any_failed, mut all_skipped) = (false, false, true);
         let n = items.len();
         for (i, item) in items.into_iter().enumerate() {
@@ -1358,6 +1458,7 @@ impl HostJob {
                 all_skipped = false;
             }
             item_reports.push((o.status, label, o.result.clone()));
+            includes.append(&mut o.include);
             results.push(Json::Object(o.result));
             if let Some(p) = lc.pause {
                 tokio::time::sleep(Duration::from_secs_f64(p)).await;
@@ -1398,7 +1499,7 @@ impl HostJob {
             result: r,
             ignored: false,
             items: item_reports,
-            include: None,
+            include: includes,
             meta: None,
         }
     }
@@ -1462,7 +1563,7 @@ impl HostJob {
                     result: r,
                     ignored: false,
                     items: vec![],
-                    include: Some(IncludeRequest::Tasks(path, extra)),
+                    include: vec![IncludeRequest::Tasks(path, extra)],
                     meta: None,
                 };
             }
@@ -1480,7 +1581,7 @@ impl HostJob {
                     result: Res::new(),
                     ignored: false,
                     items: vec![],
-                    include: Some(IncludeRequest::Role(args)),
+                    include: vec![IncludeRequest::Role(args)],
                     meta: None,
                 };
             }
@@ -1625,7 +1726,7 @@ impl HostJob {
                             result: r,
                             ignored: false,
                             items: vec![],
-                            include: None,
+                            include: vec![],
                             meta: None,
                         }
                     } else {
@@ -1635,7 +1736,7 @@ impl HostJob {
                             result: r,
                             ignored: false,
                             items: vec![],
-                            include: None,
+                            include: vec![],
                             meta: None,
                         }
                     }
@@ -1650,7 +1751,7 @@ impl HostJob {
                         result: r,
                         ignored: false,
                         items: vec![],
-                        include: None,
+                        include: vec![],
                         meta: None,
                     }
                 }
@@ -1667,7 +1768,7 @@ impl HostJob {
                         result: r,
                         ignored: false,
                         items: vec![],
-                        include: None,
+                        include: vec![],
                         meta: None,
                     };
                 }
@@ -1787,7 +1888,7 @@ impl HostJob {
             result: r,
             ignored: false,
             items: vec![],
-            include: None,
+            include: vec![],
             meta: None,
         }
     }
@@ -1835,7 +1936,7 @@ fn skipped(cond: String) -> Outcome {
         result: r,
         ignored: false,
         items: vec![],
-        include: None,
+        include: vec![],
         meta: None,
     }
 }
@@ -1912,4 +2013,9 @@ mod tests {
         );
         assert_eq!(label_text(&json!("plain")), "plain");
     }
+}
+
+/// Names Ansible's implicit localhost answers to (when the inventory does not define them).
+fn is_local_name(name: &str) -> bool {
+    matches!(name, "localhost" | "127.0.0.1" | "::1")
 }

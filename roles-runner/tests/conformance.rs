@@ -368,6 +368,11 @@ fn ansible_and_runner_agree() {
             ..BASE
         },
         Case {
+            playbook: "misc.yml",
+            paths: &["/opt/cf/misc"],
+            ..BASE
+        },
+        Case {
             playbook: "copy.yml",
             paths: &["/opt/cf/copy"],
             ..BASE
@@ -518,17 +523,28 @@ fn ansible_and_runner_agree() {
             ..BASE
         },
     ];
-    let multi = vec![Case {
-        playbook: "multihost.yml",
-        paths: &[
-            "/opt/cf-multi-first",
-            "/opt/cf-multi-second",
-            "/opt/cf-multi-hostvars",
-        ],
-        expect_rc: 2,
-        second: Second::Compare,
-        ..BASE
-    }];
+    let multi = vec![
+        Case {
+            playbook: "delegate.yml",
+            paths: &["/opt/cf-deleg"],
+            // `cf-first` is an alias of the first host (its own connection vars).
+            inv_vars: "alias_host=cf-first\n[aliases]\ncf-first ansible_host={host0} ansible_connection=community.general.incus ansible_python_interpreter=/usr/bin/python3",
+            out_dir: true,
+            expect_rc: 2,
+            ..BASE
+        },
+        Case {
+            playbook: "multihost.yml",
+            paths: &[
+                "/opt/cf-multi-first",
+                "/opt/cf-multi-second",
+                "/opt/cf-multi-hostvars",
+            ],
+            expect_rc: 2,
+            second: Second::Compare,
+            ..BASE
+        },
+    ];
     run_suite(single, multi);
 }
 
@@ -538,6 +554,8 @@ fn case_files_exist() {
     for f in [
         "apt.yml",
         "commands.yml",
+        "misc.yml",
+        "delegate.yml",
         "copy.yml",
         "template.yml",
         "file.yml",

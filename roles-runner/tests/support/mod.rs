@@ -269,7 +269,8 @@ fn incus_timeout(args: &[&str], limit: Duration) -> Option<std::process::Output>
     }
 }
 
-/// INI inventory of `hosts` in group `cf` with the Incus connection, plus extra `[cf:vars]` lines.
+/// INI inventory of `hosts` in group `cf` with the Incus connection, plus extra `[cf:vars]`
+/// lines (which may open further sections; `{host0}` stands for the first host's name).
 pub fn write_inventory(dir: &Path, hosts: &[&str], vars: &str) -> PathBuf {
     let mut s = String::from("[cf]\n");
     for h in hosts {
@@ -278,7 +279,10 @@ pub fn write_inventory(dir: &Path, hosts: &[&str], vars: &str) -> PathBuf {
     }
     s.push_str("[cf:vars]\nansible_connection=community.general.incus\nansible_python_interpreter=/usr/bin/python3\n");
     for l in vars.lines() {
-        s.push_str(l.trim());
+        s.push_str(
+            &l.trim()
+                .replace("{host0}", hosts.first().copied().unwrap_or("")),
+        );
         s.push('\n');
     }
     let p = dir.join("inventory.ini");
