@@ -12,6 +12,7 @@ fn err(msg: impl Into<String>) -> Error {
 
 pub fn register(env: &mut Environment<'static>) {
     env.add_filter("d", minijinja::filters::default);
+    env.add_filter("random", super::pyrandom::random_filter);
     env.add_filter("bool", to_bool);
     env.add_filter("ternary", ternary);
     env.add_filter("combine", combine);

@@ -9,6 +9,7 @@
 mod filters;
 mod lookups;
 mod methods;
+mod pyrandom;
 mod syntax;
 mod tests;
 
