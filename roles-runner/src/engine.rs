@@ -251,6 +251,13 @@ impl Engine {
         let mut hosts = self.play_hosts(play);
         hosts.retain(|h| !self.hosts.get(h).is_some_and(|s| s.dead || s.unreachable));
         self.out.play(&play.name, self.opts.check);
+        self.out.progress_plan(
+            usize::from(play.gather_facts)
+                + [&play.pre_tasks, &play.role_tasks, &play.tasks, &play.post_tasks]
+                    .iter()
+                    .map(|items| crate::progress::count_tasks(items))
+                    .sum::<usize>(),
+        );
         if hosts.is_empty() {
             self.out.line("skipping: no hosts matched");
             return;
@@ -701,6 +708,7 @@ impl Engine {
             &name,
             Some(format!("{}:{}", task.file.display(), task.line)),
         );
+        self.out.progress_hosts(hosts.len());
 
         // Connections first (an unknown connection type makes the host unreachable). A
         // delegated task runs over the delegated host's connection (its own inventory
@@ -965,6 +973,7 @@ impl Engine {
     }
 
     fn report(&self, host: &str, task: &Task, o: &Outcome, took: Duration) {
+        self.out.progress_host_done();
         let label_status = |s: Status| match s {
             Status::Ok => "ok",
             Status::Changed => "changed",

@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod modules;
 pub mod output;
 pub mod playbook;
+pub mod progress;
 pub mod template;
 pub mod transport;
 pub mod util;

@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value as Json, json};
 
 use crate::difflib::{splitlines_keepends, unified_diff};
+use crate::progress::Progress;
 use crate::template::{filters_py_json_indent, json_truthy};
 
 #[derive(Debug, Default, Clone)]
@@ -28,6 +29,8 @@ pub struct Output {
     out: Mutex<Box<dyn Write + Send>>,
     json_log: Option<Mutex<std::fs::File>>,
     columns: usize,
+    /// The live progress line (only on a terminal, see `progress::enabled`).
+    progress: Option<Mutex<Progress>>,
 }
 
 /// Keys Ansible strips from results before showing them.
@@ -54,24 +57,81 @@ impl Output {
             out: Mutex::new(Box::new(std::io::stdout())),
             json_log: json_log.map(Mutex::new),
             columns,
+            progress: crate::progress::enabled(verbosity)
+                .then(|| Mutex::new(Progress::new(crate::progress::width()))),
         }
+    }
+
+    /// Write to stdout with the progress line (stderr) erased first and drawn again after.
+    fn write_out(&self, text: &[u8]) {
+        let mut progress = self
+            .progress
+            .as_ref()
+            .map(|p| p.lock().unwrap_or_else(|e| e.into_inner()));
+        if let Some(p) = progress.as_deref_mut()
+            && p.shown
+        {
+            eprint!("{}", crate::progress::ERASE);
+            p.shown = false;
+        }
+        if let Ok(mut o) = self.out.lock() {
+            let _ = o.write_all(text);
+            let _ = o.flush();
+        }
+        if let Some(p) = progress.as_deref_mut() {
+            Self::draw(p);
+        }
+    }
+
+    fn draw(p: &mut Progress) {
+        let mut err = std::io::stderr();
+        let _ = match p.render() {
+            Some(line) => {
+                p.shown = true;
+                write!(err, "{}{line}", crate::progress::ERASE)
+            }
+            None if p.shown => {
+                p.shown = false;
+                write!(err, "{}", crate::progress::ERASE)
+            }
+            None => Ok(()),
+        };
+        let _ = err.flush();
+    }
+
+    fn with_progress(&self, f: impl FnOnce(&mut Progress)) {
+        if let Some(p) = &self.progress {
+            let mut p = p.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut p);
+            Self::draw(&mut p);
+        }
+    }
+
+    /// A play starts with `total` tasks (progress line).
+    pub fn progress_plan(&self, total: usize) {
+        self.with_progress(|p| p.plan(total));
+    }
+
+    /// The current task runs on `hosts` hosts (progress line).
+    pub fn progress_hosts(&self, hosts: usize) {
+        self.with_progress(|p| p.set_hosts(hosts));
+    }
+
+    /// One host finished the current task (progress line).
+    pub fn progress_host_done(&self) {
+        self.with_progress(|p| p.host_done());
     }
 
     fn raw(&self, s: &str, newline: bool) {
-        if let Ok(mut o) = self.out.lock() {
-            let _ = o.write_all(s.as_bytes());
-            if newline {
-                let _ = o.write_all(b"\n");
-            }
-            let _ = o.flush();
+        let mut text = s.to_string();
+        if newline {
+            text.push('\n');
         }
+        self.write_out(text.as_bytes());
     }
 
     pub fn line(&self, s: &str) {
-        if let Ok(mut o) = self.out.lock() {
-            let _ = writeln!(o, "{s}");
-            let _ = o.flush();
-        }
+        self.write_out(format!("{s}\n").as_bytes());
     }
 
     /// `\nTASK [name] *****...` padded to the terminal width (79 columns without a TTY, like Ansible).
@@ -96,6 +156,9 @@ impl Output {
     }
 
     pub fn task(&self, prefix: &str, name: &str, path: Option<String>) {
+        if let Some(p) = &self.progress {
+            p.lock().unwrap_or_else(|e| e.into_inner()).start_task(name);
+        }
         self.banner(&format!("{prefix} [{name}]"));
         if self.verbosity >= 2
             && let Some(p) = path
@@ -220,6 +283,7 @@ impl Output {
     }
 
     pub fn recap(&self, stats: &IndexMap<String, HostStats>) {
+        self.with_progress(|p| p.finish());
         self.banner("PLAY RECAP");
         for (h, s) in stats {
             self.line(&format!(
