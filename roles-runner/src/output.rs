@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 
 use crate::difflib::{splitlines_keepends, unified_diff};
 use crate::progress::Progress;
-use crate::template::{filters_py_json_indent, json_truthy};
+use crate::template::{filters_py_json_indent, filters_py_json_results, json_truthy};
 
 #[derive(Debug, Default, Clone)]
 pub struct HostStats {
@@ -147,7 +147,16 @@ impl Output {
     }
 
     pub fn play(&self, name: &str, check: bool) {
-        let mark = if check { " [CHECK MODE]" } else { "" };
+        // The default callback's check_mode_markers option is off unless configured.
+        let markers = std::env::var("ANSIBLE_CHECK_MODE_MARKERS")
+            .ok()
+            .and_then(|v| crate::modules::common::to_bool(&Json::String(v)))
+            .unwrap_or(false);
+        let mark = if check && markers {
+            " [CHECK MODE]"
+        } else {
+            ""
+        };
         if name.is_empty() {
             self.banner(&format!("PLAY{mark}"));
         } else {
@@ -188,7 +197,7 @@ impl Output {
                 result.get("changed").cloned().unwrap_or(json!(false)),
             );
         }
-        filters_py_json_indent(
+        filters_py_json_results(
             &Json::Object(clean),
             if indent || self.verbosity > 2 {
                 Some(4)
@@ -217,6 +226,12 @@ impl Output {
     ) {
         self.diffs(result);
         let verbose = self.verbose(result);
+        // ansible-core 2.19 indents a dumped result only for `_ansible_verbose_always`
+        // (debug) and from -vvv on; `-v` prints it on one line.
+        let indent = result
+            .get("_ansible_verbose_always")
+            .and_then(Json::as_bool)
+            .unwrap_or(false);
         let line = match (status, item_label) {
             ("failed", None) => format!("fatal: [{host}]: FAILED! => {}", self.dump(result, false)),
             ("failed", Some(l)) => format!(
@@ -230,14 +245,14 @@ impl Output {
             ("skipped", Some(l)) => {
                 let mut s = format!("skipping: [{host}] => (item={l}) ");
                 if self.verbosity > 0 {
-                    s.push_str(&format!(" => {}", self.dump(result, true)));
+                    s.push_str(&format!(" => {}", self.dump(result, indent)));
                 }
                 s
             }
             ("skipped", None) => {
                 let mut s = format!("skipping: [{host}]");
                 if self.verbosity > 0 {
-                    s.push_str(&format!(" => {}", self.dump(result, true)));
+                    s.push_str(&format!(" => {}", self.dump(result, indent)));
                 }
                 s
             }
@@ -247,7 +262,7 @@ impl Output {
                     None => format!("{st}: [{host}]"),
                 };
                 if verbose {
-                    s.push_str(&format!(" => {}", self.dump(result, true)));
+                    s.push_str(&format!(" => {}", self.dump(result, indent)));
                 }
                 s
             }

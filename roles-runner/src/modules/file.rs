@@ -251,6 +251,9 @@ impl Module for File {
             out = Some(ctx.sh_ok(&script.join(" && ")).await?);
         }
         if ctx.diff && changed {
+            // In check mode Ansible returns before setting the attributes of a path it
+            // would create: the diff shows only the state.
+            let attr_base = attr_base.filter(|_| !(ctx.check && existing.is_none()));
             let (mut before, mut after) = match &attr_base {
                 Some((st, follow)) => attr_changes(&attrs, ctx.conn, st, *follow).await?,
                 None => Default::default(),

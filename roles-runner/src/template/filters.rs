@@ -236,11 +236,26 @@ fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
 /// Python's json.dumps: sort_keys, separators, indent, ensure_ascii.
 pub fn py_json(v: &Json, indent: Option<usize>, sort_keys: bool) -> String {
     let mut out = String::new();
-    write_json(v, indent, sort_keys, 0, &mut out);
+    write_json(v, indent, sort_keys, true, 0, &mut out);
     out
 }
 
-fn write_json(v: &Json, indent: Option<usize>, sort: bool, level: usize, out: &mut String) {
+/// `json.dumps(..., ensure_ascii=False)`: non-ASCII characters as they are (how
+/// ansible-core 2.19's callbacks dump results).
+pub fn py_json_unicode(v: &Json, indent: Option<usize>, sort_keys: bool) -> String {
+    let mut out = String::new();
+    write_json(v, indent, sort_keys, false, 0, &mut out);
+    out
+}
+
+fn write_json(
+    v: &Json,
+    indent: Option<usize>,
+    sort: bool,
+    ascii: bool,
+    level: usize,
+    out: &mut String,
+) {
     let nl = |out: &mut String, level: usize| {
         if let Some(n) = indent {
             out.push('\n');
@@ -262,7 +277,7 @@ fn write_json(v: &Json, indent: Option<usize>, sort: bool, level: usize, out: &m
                     }
                 }
                 nl(out, level + 1);
-                write_json(item, indent, sort, level + 1, out);
+                write_json(item, indent, sort, ascii, level + 1, out);
             }
             nl(out, level);
             out.push(']');
@@ -285,14 +300,14 @@ fn write_json(v: &Json, indent: Option<usize>, sort: bool, level: usize, out: &m
                     }
                 }
                 nl(out, level + 1);
-                write_str(k, out);
+                write_str(k, ascii, out);
                 out.push_str(": ");
-                write_json(&m[k.as_str()], indent, sort, level + 1, out);
+                write_json(&m[k.as_str()], indent, sort, ascii, level + 1, out);
             }
             nl(out, level);
             out.push('}');
         }
-        Json::String(s) => write_str(s, out),
+        Json::String(s) => write_str(s, ascii, out),
         Json::Number(n) => {
             if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
                 let s = format!("{f:?}");
@@ -306,7 +321,7 @@ fn write_json(v: &Json, indent: Option<usize>, sort: bool, level: usize, out: &m
     }
 }
 
-fn write_str(s: &str, out: &mut String) {
+fn write_str(s: &str, ascii: bool, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -317,7 +332,7 @@ fn write_str(s: &str, out: &mut String) {
             '\t' => out.push_str("\\t"),
             '\u{08}' => out.push_str("\\b"),
             '\u{0c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+            c if (c as u32) < 0x20 || (ascii && (c as u32) > 0x7e) => {
                 let mut buf = [0u16; 2];
                 for unit in c.encode_utf16(&mut buf) {
                     out.push_str(&format!("\\u{unit:04x}"));

@@ -493,6 +493,12 @@ pub fn filters_py_json_indent(v: &Json, indent: Option<usize>) -> String {
     filters::py_json(v, indent, true)
 }
 
+/// Python `json.dumps(v, indent=..., sort_keys=True, ensure_ascii=False)`: how the callback
+/// dumps results (diffs keep `ensure_ascii`, see `output::render_diff`).
+pub fn filters_py_json_results(v: &Json, indent: Option<usize>) -> String {
+    filters::py_json_unicode(v, indent, true)
+}
+
 /// Python `json.dumps` of a value (copy's non-string `content`).
 pub fn filters_py_json(v: &Json) -> String {
     filters::py_json(v, None, false)
