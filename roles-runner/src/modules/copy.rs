@@ -135,7 +135,7 @@ impl Module for Copy {
     }
 }
 
-/// Make `dest` hold `data` with `attrs` (get_url); the diff names `dest` as the source.
+/// Make `dest` hold `data` with `attrs` (get_url: like Ansible's, it returns no diff).
 pub async fn put_content(
     ctx: &Ctx<'_>,
     dest: &str,
@@ -143,7 +143,9 @@ pub async fn put_content(
     attrs: &Attrs,
     force: bool,
 ) -> Result<Res, ModuleError> {
-    put_content_from(ctx, dest, data, attrs, force, dest).await
+    let mut res = put_content_from(ctx, dest, data, attrs, force, dest).await?;
+    res.remove("diff");
+    Ok(res)
 }
 
 /// Shared by copy and template: make `dest` hold `data` with `attrs`. Returns the result.
