@@ -63,7 +63,25 @@ ensure_backports_source
 apt_install -t bookworm-backports incus incus-client
 apt_install debootstrap curl jq iproute2 time python3-venv xz-utils dnsmasq-base
 
-# ------------------------------------------------------------------ 2. daemon
+# ------------------------------------------------------------------ 2. kernel limits + daemon
+# Every container's systemd takes inotify instances and keys from the host's per-user
+# limits (all containers map to the same host uid range). With Debian's defaults (128
+# inotify instances) the ~20th concurrent container dies at boot: "Failed to create control
+# group inotify object: Too many open files ... Exiting PID 1". Values from Incus's
+# production-setup guide; only ever raised, never lowered.
+raise_sysctl() { # name minimum
+  local cur; cur=$(sysctl -n "$1" 2>/dev/null) || return 0
+  if (( cur < $2 )); then
+    sysctl -qw "$1=$2" 2>/dev/null || log "warning: cannot raise $1 to $2 (now $cur); many containers may fail to boot"
+  fi
+}
+raise_sysctl fs.inotify.max_user_instances 1048576
+raise_sysctl fs.inotify.max_user_watches 1048576
+raise_sysctl fs.inotify.max_queued_events 1048576
+raise_sysctl kernel.keys.maxkeys 2000
+raise_sysctl kernel.keys.maxbytes 2000000
+raise_sysctl vm.max_map_count 262144
+
 incus_answers() { curl -sf --max-time 10 --unix-socket "$INCUS_SOCKET_PATH" http://incus/1.0 >/dev/null 2>&1; }
 daemon_running() { [[ -S $INCUS_SOCKET_PATH ]] && pgrep -x incusd >/dev/null; }
 

@@ -130,9 +130,17 @@ impl Client {
     /// The local daemon through an explicit unix socket path.
     pub fn unix(socket: impl Into<PathBuf>) -> Result<Client> {
         let socket = socket.into();
+        // No connection pool on the unix socket. incusd's unix listener peeks at the first
+        // bytes of every new connection inside its accept loop, without a deadline, so a
+        // connection that never sends a request stalls the whole daemon (every client, and
+        // LXC's start hooks, which then fail after 30 s). A pooling client creates exactly
+        // that: a request that was still connecting when another connection came back to
+        // the pool is served by the pooled one, and the new connection is parked unused
+        // until the idle timeout. A unix connect costs microseconds, so one connection per
+        // request loses nothing measurable.
         let http = reqwest::Client::builder()
             .unix_socket(socket.clone())
-            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(0)
             .build()
             .map_err(|e| Error::Config {
                 path: socket.clone(),

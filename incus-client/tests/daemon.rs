@@ -475,3 +475,88 @@ async fn project_update_with_etag() {
         format!("GET /1.0/projects/{name}: not found: Project not found")
     );
 }
+
+/// incusd's unix-socket listener peeks at the first bytes of each new connection inside its
+/// accept loop (to detect STARTTLS), with no deadline: one connection that never sends a
+/// request blocks every other client of the daemon — the CLI, LXC's start hooks (which
+/// then fail after 30 s with "forkstart ... exit status 1") — until it is closed. A pooling
+/// HTTP client makes exactly such a connection when a request that was connecting gets
+/// served by a connection that came back to the pool first: the new one is parked unused.
+/// After bursts of concurrent requests (which provoke that race), an independent client
+/// must still get an answer at once while our client is alive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_bursts_leave_no_silent_connection_that_blocks_the_daemon() {
+    let c = client();
+    for round in 0..40u64 {
+        // Staggered starts: requests begin while others finish, so some find no idle
+        // connection, start connecting, and are then served by one coming back.
+        let calls: Vec<_> = (0..24u64)
+            .map(|i| {
+                let c = c.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_micros(
+                        (i * 37 + round * 11) % 900,
+                    ))
+                    .await;
+                    c.get_project("default").await.map(|_| ())
+                })
+            })
+            .collect();
+        for call in calls {
+            call.await
+                .expect("join")
+                .expect("GET /1.0/projects/default");
+        }
+    }
+    // With the client still alive, it holds no connection to the daemon (none could be a
+    // silent one).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let held = connections_to_daemon_held_by_this_process();
+    assert_eq!(
+        held, 0,
+        "the client keeps {held} idle unix-socket connection(s) to incusd; an unused one blocks the daemon's accept loop"
+    );
+    // A fresh connection, outside our client's pool, like any other process would open.
+    let socket = incus_client::default_socket_path();
+    let probe = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::UnixStream::connect(&socket).await?;
+        s.write_all(b"GET /1.0 HTTP/1.0\r\nHost: incus\r\n\r\n")
+            .await?;
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head).into_owned())
+    })
+    .await;
+    let answer = probe
+        .expect("the daemon did not answer another client within 10 s: a connection of ours is blocking its accept loop")
+        .expect("GET /1.0 on a fresh connection");
+    assert!(answer.starts_with("HTTP/1."), "{answer}");
+    drop(c);
+}
+
+/// Unix-socket connections from this process whose peer is incusd's socket, read from
+/// `ss -xpn` (client ends are unnamed; the server end carries the socket path).
+fn connections_to_daemon_held_by_this_process() -> usize {
+    let socket = incus_client::default_socket_path();
+    let out = std::process::Command::new("ss")
+        .args(["-xpn"])
+        .output()
+        .expect("ss (iproute2) is needed by this test");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Columns: Netid State Recv-Q Send-Q Local-Address Port Peer-Address Port [Process]
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let server_inodes: std::collections::HashSet<&str> = rows
+        .iter()
+        .filter(|r| r.len() >= 8 && r[4] == socket.to_string_lossy())
+        .map(|r| r[5])
+        .collect();
+    let me = format!("pid={},", std::process::id());
+    rows.iter()
+        .filter(|r| r.len() >= 9 && r[8..].join(" ").contains(&me))
+        .filter(|r| server_inodes.contains(r[7]))
+        .count()
+}
