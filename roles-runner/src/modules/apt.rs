@@ -179,10 +179,11 @@ async fn apt(ctx: &Ctx<'_>) -> Result<Res, ModuleError> {
     }
     let mut changed = false;
     if let Some(up) = &upgrade {
+        // apt-get's commands for Ansible's upgrade modes (aptitude is not used).
         let verb = if up == "dist" || up == "full" {
             "dist-upgrade"
         } else {
-            "upgrade"
+            "upgrade --with-new-pkgs"
         };
         let sim = ctx
             .sh(&format!(
@@ -389,6 +390,33 @@ async fn packages(
                 }
             }
         }
+        "build-dep" => {
+            // apt decides what the build dependencies are; changed unless it did nothing.
+            let args: Vec<String> = names.iter().map(|n| shq(n)).collect();
+            let sim = if ctx.check { " --simulate" } else { "" };
+            let out = ctx
+                .sh(&format!(
+                    "{ENV} apt-get -y {}{}{sim} build-dep {}",
+                    o.dpkg,
+                    o.apt_flags,
+                    args.join(" ")
+                ))
+                .await?;
+            log.push_str(&out.stdout_str());
+            if out.rc != 0 {
+                return Err(failed(
+                    format!(
+                        "'apt-get build-dep {}' failed: {}",
+                        names.join(" "),
+                        out.stderr_str().trim()
+                    ),
+                    &out,
+                ));
+            }
+            return Ok(!out
+                .stdout_str()
+                .contains("\n0 upgraded, 0 newly installed, 0 to remove"));
+        }
         _ => {
             for (spec, h) in names.iter().zip(&have) {
                 let need = match split_spec(spec) {
@@ -404,6 +432,15 @@ async fn packages(
                 }
             }
         }
+    }
+    if ctx.bool("only_upgrade", false)? {
+        let installed: Vec<&String> = plain
+            .iter()
+            .zip(&have)
+            .filter(|(_, h)| h.installed)
+            .map(|(p, _)| p)
+            .collect();
+        todo.retain(|spec| installed.iter().any(|p| *p == split_spec(spec).0));
     }
     // Ansible marks every requested package manual, also when nothing was installed.
     let mark: Vec<String> = plain
@@ -428,10 +465,15 @@ async fn packages(
     } else {
         ""
     };
+    let fixed = if state == "fixed" {
+        " --fix-broken"
+    } else {
+        ""
+    };
     let all: Vec<String> = plain.iter().map(|p| shq(p)).collect();
     let out = ctx
         .sh(&format!(
-            "{ENV} apt-get -y {}{only_upgrade}{} install {} && apt-mark manual {} >/dev/null",
+            "{ENV} apt-get -y {}{only_upgrade}{fixed}{} install {} && apt-mark manual {} >/dev/null",
             o.dpkg,
             o.apt_flags,
             args.join(" "),
