@@ -1995,6 +1995,11 @@ pub fn py_repr(v: &Json) -> String {
     }
 }
 
+/// Names Ansible's implicit localhost answers to (when the inventory does not define them).
+fn is_local_name(name: &str) -> bool {
+    matches!(name, "localhost" | "127.0.0.1" | "::1")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2022,9 +2027,4 @@ mod tests {
         );
         assert_eq!(label_text(&json!("plain")), "plain");
     }
-}
-
-/// Names Ansible's implicit localhost answers to (when the inventory does not define them).
-fn is_local_name(name: &str) -> bool {
-    matches!(name, "localhost" | "127.0.0.1" | "::1")
 }
