@@ -177,6 +177,19 @@ async fn apt(ctx: &Ctx<'_>) -> Result<Res, ModuleError> {
             return Ok(res);
         }
     }
+    if ctx.bool("clean", false)? {
+        // `apt-get clean`; alone, Ansible reports it as a change every time.
+        if !ctx.check {
+            let out = ctx.sh(&format!("{ENV} apt-get clean")).await?;
+            if out.rc != 0 {
+                return Err(failed("apt-get clean failed".into(), &out));
+            }
+        }
+        if names.is_empty() && deb.is_none() && upgrade.is_none() {
+            res.insert("changed".into(), json!(true));
+            return Ok(res);
+        }
+    }
     let mut changed = false;
     if let Some(up) = &upgrade {
         // apt-get's commands for Ansible's upgrade modes (aptitude is not used).
@@ -211,6 +224,20 @@ async fn apt(ctx: &Ctx<'_>) -> Result<Res, ModuleError> {
     }
     if !names.is_empty() {
         changed |= packages(ctx, &names, &state, &o, &mut log).await?;
+    }
+    if ctx.bool("autoclean", false)? && names.is_empty() {
+        // Changed when apt deletes an archive (its `Del ` lines), as Ansible decides.
+        let sim = if ctx.check { " --simulate" } else { "" };
+        let out = ctx
+            .sh(&format!("{ENV} apt-get -y {} autoclean{sim}", o.dpkg))
+            .await?;
+        if out.rc != 0 {
+            return Err(failed(
+                format!("'apt-get autoclean' failed: {}", out.stderr_str().trim()),
+                &out,
+            ));
+        }
+        changed |= out.stdout_str().contains("Del ");
     }
     if ctx.bool("autoremove", false)? && names.is_empty() {
         let sim = ctx
