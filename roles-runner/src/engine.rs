@@ -253,10 +253,15 @@ impl Engine {
         self.out.play(&play.name, self.opts.check);
         self.out.progress_plan(
             usize::from(play.gather_facts)
-                + [&play.pre_tasks, &play.role_tasks, &play.tasks, &play.post_tasks]
-                    .iter()
-                    .map(|items| crate::progress::count_tasks(items))
-                    .sum::<usize>(),
+                + [
+                    &play.pre_tasks,
+                    &play.role_tasks,
+                    &play.tasks,
+                    &play.post_tasks,
+                ]
+                .iter()
+                .map(|items| crate::progress::count_tasks(items))
+                .sum::<usize>(),
         );
         if hosts.is_empty() {
             self.out.line("skipping: no hosts matched");
@@ -319,9 +324,11 @@ impl Engine {
                 self.run_items(&mut pc, section, &alive, false).await;
                 self.flush_handlers(&mut pc, &alive).await;
             }
-            let all_failed = batch
-                .iter()
-                .all(|h| self.hosts.get(h).is_some_and(|s| s.fail_count > 0 || s.unreachable));
+            let all_failed = batch.iter().all(|h| {
+                self.hosts
+                    .get(h)
+                    .is_some_and(|s| s.fail_count > 0 || s.unreachable)
+            });
             if all_failed {
                 self.stop_playbook = true;
                 break;
