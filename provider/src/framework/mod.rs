@@ -11,8 +11,9 @@
 //!    - `create` / `read` / `update` / `delete` / `import` talk to Incus through
 //!      [`crate::config::ProviderData`] (`ctx.client(remote, project)`);
 //!    - shared helpers live in [`crate::resources::common`]: the `device` block, config maps
-//!      with server-computed keys (`config_to_state` / `config_for_put`), import-ID parsing
-//!      (`parse_import_id`, `import_remote`), name validators, and [`crate::one_of!`] for
+//!      with server-computed keys (`config_to_state` / `config_for_put`), `import_remote`
+//!      (import IDs are parsed by `resources::support::import_id::ImportSpec`),
+//!      name validators, and [`crate::one_of!`] for
 //!      enum validators; `Attribute::nested_map` / `nested_list` / `nested_set` declare
 //!      protocol-6 nested attributes (`x = { k = {..} }`, `x = [{..}]`; see `nested_set` for a
 //!      Terraform 1.0.3 limitation of sets; example: `resources/network_acl.rs`);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use incus_client::{Config, Devices};
 
 use crate::cty::{AttrPath, Type, Value};
-use crate::framework::diag::{self, Diagnostics};
+use crate::framework::diag::Diagnostics;
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting};
 
 /// Device types Incus knows (the Go provider's list).
@@ -143,65 +143,6 @@ pub fn config_for_put(planned: &Value, server: &Config, computed_prefixes: &[&st
     out
 }
 
-/// A parsed import ID `[remote:][project/]name[,key=value...]`.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ImportId {
-    pub remote: Option<String>,
-    pub project: Option<String>,
-    pub name: String,
-    pub options: BTreeMap<String, String>,
-}
-
-/// Parse `[remote:][project/]name[,opt=value...]`; `allowed_options` lists accepted keys.
-pub fn parse_import_id(
-    id: &str,
-    format: &str,
-    allowed_options: &[&str],
-) -> Result<ImportId, Diagnostics> {
-    let bad = |why: String| {
-        diag::error(
-            "Invalid import ID",
-            format!("{why}. Expected {format}, e.g. `local:default/web1` or `web1`."),
-        )
-    };
-    let mut parts = id.split(',');
-    let main = parts.next().unwrap_or_default().trim();
-    let mut options = BTreeMap::new();
-    for opt in parts {
-        let Some((k, v)) = opt.split_once('=') else {
-            return Err(bad(format!("option {opt:?} is not key=value")));
-        };
-        if !allowed_options.contains(&k) {
-            return Err(bad(format!(
-                "unknown option {k:?} (allowed: {})",
-                if allowed_options.is_empty() {
-                    "none".into()
-                } else {
-                    allowed_options.join(", ")
-                }
-            )));
-        }
-        options.insert(k.to_string(), v.to_string());
-    }
-    let (remote, rest) = match main.split_once(':') {
-        Some((r, rest)) => (Some(r.to_string()).filter(|r| !r.is_empty()), rest),
-        None => (None, main),
-    };
-    let (project, name) = match rest.split_once('/') {
-        Some((p, n)) => (Some(p.to_string()).filter(|p| !p.is_empty()), n),
-        None => (None, rest),
-    };
-    if name.is_empty() || name.contains('/') {
-        return Err(bad(format!("{id:?} has no valid name")));
-    }
-    Ok(ImportId {
-        remote,
-        project,
-        name: name.to_string(),
-        options,
-    })
-}
-
 /// The `remote` to record for an imported object: None when the ID names the default
 /// remote, so configurations that omit `remote` import without a diff.
 pub fn import_remote(ctx: &crate::config::ProviderData, remote: &Option<String>) -> Option<String> {
@@ -257,20 +198,6 @@ pub fn opt_str<'a>(v: &'a Value, name: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn import_ids() {
-        let f = "[remote:][project/]name";
-        assert_eq!(parse_import_id("web1", f, &[]).unwrap().name, "web1");
-        let id = parse_import_id("local:proj/web1,image=local/debian12", f, &["image"]).unwrap();
-        assert_eq!(id.remote.as_deref(), Some("local"));
-        assert_eq!(id.project.as_deref(), Some("proj"));
-        assert_eq!(id.name, "web1");
-        assert_eq!(id.options["image"], "local/debian12");
-        assert!(parse_import_id("web1,foo=1", f, &["image"]).is_err());
-        assert!(parse_import_id("p/", f, &[]).is_err());
-        assert_eq!(parse_import_id("/web1", f, &[]).unwrap().project, None);
-    }
 
     #[test]
     fn names() {

@@ -14,11 +14,20 @@ use async_trait::async_trait;
 use incus_client::{Client, FilePush, InstanceSource, InstancesPost};
 
 use super::common::{self, opt_str};
+use super::support::import_id::ImportSpec;
 use crate::config::{ProviderData, api_error};
 use crate::cty::{AttrPath, Type, Value};
 use crate::framework::diag::{self, Diagnostics};
 use crate::framework::schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 use crate::framework::{PlanRequest, Planned, Resource};
+
+/// `terraform import` IDs: `[remote:][project/]name`[,image=<image>], as the Go provider.
+const IMPORT: ImportSpec = ImportSpec {
+    resource: "incus_instance",
+    fields: &["name"],
+    project: true,
+    options: &["image"],
+};
 
 pub struct Instance;
 
@@ -518,10 +527,10 @@ impl Resource for Instance {
     }
 
     async fn import(&self, ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {
-        let id =
-            common::parse_import_id(id, "`[remote:][project/]name[,image=<image>]`", &["image"])?;
+        let id = IMPORT.parse(id)?;
+        let name = &id.fields[0];
         let mut state = Value::null_object(&schema().ty());
-        state.set_attr("name", Value::string(&id.name));
+        state.set_attr("name", Value::string(name));
         if let Some(r) = common::import_remote(ctx, &id.remote) {
             state.set_attr("remote", Value::string(r));
         }
@@ -529,9 +538,9 @@ impl Resource for Instance {
             state.set_attr("project", Value::string(p));
         }
         let client = scoped_client(ctx, &state)?;
-        let inst = client.get_instance(&id.name).await.map_err(|e| {
+        let inst = client.get_instance(name).await.map_err(|e| {
             if e.is_not_found() {
-                diag::error(format!("Instance {:?} not found", id.name), format!("No such instance in project {:?}. Check the name and the `project/` part of the ID.", client.project().unwrap_or("default")))
+                diag::error(format!("Instance {:?} not found", name), format!("No such instance in project {:?}. Check the name and the `project/` part of the ID.", client.project().unwrap_or("default")))
             } else {
                 api_error(ctx, id.remote.as_deref(), "import the instance", &e)
             }

@@ -178,18 +178,7 @@ impl Resource for InstanceSnapshot {
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {
         let id = IMPORT.parse(id)?;
-        let mut st = Value::null_object(&self.schema().ty());
-        st.set_attr("instance", Value::string(&id.fields[0]));
-        st.set_attr("name", Value::string(&id.fields[1]));
-        st.set_attr(
-            "project",
-            id.project.map(Value::string).unwrap_or(Value::Null),
-        );
-        st.set_attr(
-            "remote",
-            id.remote.map(Value::string).unwrap_or(Value::Null),
-        );
-        Ok(st)
+        Ok(IMPORT.state(&id, &self.schema().ty()))
     }
 }
 

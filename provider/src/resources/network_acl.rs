@@ -305,17 +305,7 @@ impl Resource for NetworkAcl {
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {
         let id = IMPORT.parse(id)?;
-        let mut st = Value::null_object(&self.schema().ty());
-        st.set_attr("name", Value::string(&id.fields[0]));
-        st.set_attr(
-            "project",
-            id.project.map(Value::string).unwrap_or(Value::Null),
-        );
-        st.set_attr(
-            "remote",
-            id.remote.map(Value::string).unwrap_or(Value::Null),
-        );
-        Ok(st)
+        Ok(IMPORT.state(&id, &self.schema().ty()))
     }
 }
 

@@ -8,11 +8,20 @@ use async_trait::async_trait;
 use incus_client::{Client, ProfilePut, ProfilesPost};
 
 use super::common::{self, opt_str};
+use super::support::import_id::ImportSpec;
 use crate::config::{ProviderData, api_error};
 use crate::cty::{AttrPath, Type, Value};
 use crate::framework::diag::{self, Diagnostics};
 use crate::framework::schema::{Attribute, Block, Schema};
 use crate::framework::{PlanRequest, Planned, Resource};
+
+/// `terraform import` IDs: `[remote:][project/]name`, as the Go provider.
+const IMPORT: ImportSpec = ImportSpec {
+    resource: "incus_profile",
+    fields: &["name"],
+    project: true,
+    options: &[],
+};
 
 pub struct Profile;
 
@@ -235,9 +244,9 @@ impl Resource for Profile {
     }
 
     async fn import(&self, ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {
-        let id = common::parse_import_id(id, "`[remote:][project/]name`", &[])?;
+        let id = IMPORT.parse(id)?;
         let mut s = Value::null_object(&schema().ty());
-        s.set_attr("name", Value::string(&id.name));
+        s.set_attr("name", Value::string(&id.fields[0]));
         s.set_attr("device", Value::Set(vec![]));
         if let Some(r) = common::import_remote(ctx, &id.remote) {
             s.set_attr("remote", Value::string(r));
@@ -249,7 +258,7 @@ impl Resource for Profile {
             .await?
             .ok_or_else(|| {
                 diag::error(
-                    format!("Profile {:?} not found", id.name),
+                    format!("Profile {:?} not found", id.fields[0]),
                     "Check the name and the `project/` part of the import ID.",
                 )
             })

@@ -191,12 +191,7 @@ impl Resource for Project {
 
     async fn import(&self, _ctx: &ProviderData, id: &str) -> Result<Value, Diagnostics> {
         let id = IMPORT.parse(id)?;
-        let mut st = Value::null_object(&self.schema().ty());
-        st.set_attr("name", Value::string(&id.fields[0]));
-        st.set_attr(
-            "remote",
-            id.remote.map(Value::string).unwrap_or(Value::Null),
-        );
+        let mut st = IMPORT.state(&id, &self.schema().ty());
         st.set_attr("force_destroy", Value::Bool(false));
         Ok(st)
     }

@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::cty::{Type, Value};
 use crate::framework::Diagnostics;
 use crate::framework::diag;
 
@@ -48,6 +49,22 @@ impl ImportSpec {
             .map(|o| format!("[,{o}=<value>]"))
             .collect();
         format!("[remote:]{project}{fields}{opts}")
+    }
+
+    /// The state an import starts from: a null object of the resource's type `ty` with the
+    /// ID's fields under their attribute names (the spec's field names), `project` (for
+    /// resources that live in one) and `remote`.
+    pub fn state(&self, id: &ImportId, ty: &Type) -> Value {
+        let mut st = Value::null_object(ty);
+        for (name, v) in self.fields.iter().zip(&id.fields) {
+            st.set_attr(name, Value::string(v));
+        }
+        let or_null = |v: &Option<String>| v.as_deref().map(Value::string).unwrap_or(Value::Null);
+        if self.project {
+            st.set_attr("project", or_null(&id.project));
+        }
+        st.set_attr("remote", or_null(&id.remote));
+        st
     }
 
     pub fn parse(&self, id: &str) -> Result<ImportId, Diagnostics> {
@@ -147,6 +164,27 @@ mod tests {
         project: true,
         options: &[],
     };
+
+    const INSTANCE: ImportSpec = ImportSpec {
+        resource: "incus_instance",
+        fields: &["name"],
+        project: true,
+        options: &["image"],
+    };
+
+    #[test]
+    fn instance_ids_with_an_image_option() {
+        let id = INSTANCE
+            .parse("local:proj/web1,image=local/debian12")
+            .unwrap();
+        assert_eq!(id.remote.as_deref(), Some("local"));
+        assert_eq!(id.project.as_deref(), Some("proj"));
+        assert_eq!(id.fields, vec!["web1".to_string()]);
+        assert_eq!(id.options["image"], "local/debian12");
+        assert!(INSTANCE.parse("web1,foo=1").is_err());
+        assert!(INSTANCE.parse("p/").is_err());
+        assert_eq!(INSTANCE.parse("/web1").unwrap().project, None);
+    }
 
     fn ok(spec: &ImportSpec, id: &str) -> (Option<String>, Option<String>, Vec<String>) {
         let r = spec.parse(id).unwrap();
