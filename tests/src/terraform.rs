@@ -188,21 +188,7 @@ impl Workspace {
 
     /// Run `terraform ARGS` in the workspace (TF_IN_AUTOMATION, no colour, no input).
     pub fn run(&self, args: &[&str]) -> TfOutput {
-        let out = Command::new(terraform_bin())
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("TF_CLI_CONFIG_FILE", &self.cli_config)
-            .env("TF_IN_AUTOMATION", "1")
-            .env("TF_INPUT", "0")
-            .env("CHECKPOINT_DISABLE", "1")
-            .env_remove("TF_LOG")
-            .output()
-            .expect("cannot run terraform");
-        TfOutput {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        self.run_with(&terraform_bin(), args)
     }
 
     pub fn init(&self) -> TfOutput {
