@@ -143,16 +143,10 @@ impl Resource for InstanceSnapshot {
     async fn read(&self, ctx: &ProviderData, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = attrs::client(ctx, state)?;
         let (inst, name) = (req_str(state, "instance"), req_str(state, "name"));
-        match c.get_instance_snapshot(inst, name).await {
-            Ok(s) => Ok(Some(to_state(state, &s))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                state,
-                &format!("read snapshot {name:?} of instance {inst:?}"),
-                &e,
-            )),
-        }
+        let what = format!("read snapshot {name:?} of instance {inst:?}");
+        let found =
+            attrs::found_or_gone(ctx, state, &what, c.get_instance_snapshot(inst, name).await)?;
+        Ok(found.map(|s| to_state(state, &s)))
     }
 
     async fn update(

@@ -304,21 +304,15 @@ impl Resource for Network {
     async fn read(&self, ctx: &ProviderData, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let client = attrs::client(ctx, state)?;
         let name = req_str(state, "name");
-        match scoped(&client, state).get_network(name).await {
-            Ok(net) => {
-                let clustered = cluster::is_clustered(&client)
-                    .await
-                    .map_err(|e| attrs::api_err(ctx, state, "query the server", &e))?;
-                Ok(Some(to_state(state, &net, clustered)))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                state,
-                &format!("read network {name:?}"),
-                &e,
-            )),
-        }
+        let what = format!("read network {name:?}");
+        let result = scoped(&client, state).get_network(name).await;
+        let Some(net) = attrs::found_or_gone(ctx, state, &what, result)? else {
+            return Ok(None);
+        };
+        let clustered = cluster::is_clustered(&client)
+            .await
+            .map_err(|e| attrs::api_err(ctx, state, "query the server", &e))?;
+        Ok(Some(to_state(state, &net, clustered)))
     }
 
     async fn update(

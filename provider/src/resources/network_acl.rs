@@ -245,16 +245,9 @@ impl Resource for NetworkAcl {
     async fn read(&self, ctx: &ProviderData, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = attrs::client(ctx, state)?;
         let name = req_str(state, "name");
-        match c.get_network_acl(name).await {
-            Ok(acl) => Ok(Some(to_state(state, &acl))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                state,
-                &format!("read network ACL {name:?}"),
-                &e,
-            )),
-        }
+        let what = format!("read network ACL {name:?}");
+        let found = attrs::found_or_gone(ctx, state, &what, c.get_network_acl(name).await)?;
+        Ok(found.map(|acl| to_state(state, &acl)))
     }
 
     async fn update(

@@ -305,16 +305,14 @@ impl Resource for NetworkLb {
     async fn read(&self, ctx: &ProviderData, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = attrs::client(ctx, state)?;
         let (net, listen) = (req_str(state, "network"), req_str(state, "listen_address"));
-        match c.get_network_load_balancer(net, listen).await {
-            Ok(lb) => Ok(Some(to_state(state, &lb))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                state,
-                &format!("read load balancer {listen} on network {net:?}"),
-                &e,
-            )),
-        }
+        let what = format!("read load balancer {listen} on network {net:?}");
+        let found = attrs::found_or_gone(
+            ctx,
+            state,
+            &what,
+            c.get_network_load_balancer(net, listen).await,
+        )?;
+        Ok(found.map(|lb| to_state(state, &lb)))
     }
 
     async fn update(

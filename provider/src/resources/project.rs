@@ -117,16 +117,9 @@ impl Resource for Project {
     async fn read(&self, ctx: &ProviderData, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let c = client(ctx, state)?;
         let name = req_str(state, "name");
-        match c.get_project(name).await {
-            Ok(p) => Ok(Some(to_state(state, &p))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                state,
-                &format!("read project {name:?}"),
-                &e,
-            )),
-        }
+        let what = format!("read project {name:?}");
+        let found = attrs::found_or_gone(ctx, state, &what, c.get_project(name).await)?;
+        Ok(found.map(|p| to_state(state, &p)))
     }
 
     async fn update(

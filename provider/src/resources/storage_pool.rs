@@ -264,21 +264,15 @@ impl Resource for StoragePool {
             Some(t) => client.with_target(t),
             None => client.clone(),
         };
-        match reader.get_storage_pool(name).await {
-            Ok(pool) => {
-                let clustered = cluster::is_clustered(&client)
-                    .await
-                    .map_err(|e| attrs::api_err(ctx, state, "query the server", &e))?;
-                Ok(Some(to_state(state, &pool, clustered)))
-            }
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                state,
-                &format!("read storage pool {name:?}"),
-                &e,
-            )),
-        }
+        let what = format!("read storage pool {name:?}");
+        let result = reader.get_storage_pool(name).await;
+        let Some(pool) = attrs::found_or_gone(ctx, state, &what, result)? else {
+            return Ok(None);
+        };
+        let clustered = cluster::is_clustered(&client)
+            .await
+            .map_err(|e| attrs::api_err(ctx, state, "query the server", &e))?;
+        Ok(Some(to_state(state, &pool, clustered)))
     }
 
     async fn update(

@@ -178,19 +178,14 @@ impl Resource for StorageVolume {
     async fn read(&self, ctx: &ProviderData, state: &Value) -> Result<Option<Value>, Diagnostics> {
         let client = attrs::client(ctx, state)?;
         let (pool, name) = (req_str(state, "pool"), req_str(state, "name"));
-        match scoped(&client, state)
+        let what = format!("read storage volume {name:?} in pool {pool:?}");
+        let result = scoped(&client, state)
             .get_storage_volume(pool, vtype(state), name)
-            .await
-        {
-            Ok(vol) => Ok(Some(to_state(&client, state, &vol).await)),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(attrs::api_err(
-                ctx,
-                state,
-                &format!("read storage volume {name:?} in pool {pool:?}"),
-                &e,
-            )),
-        }
+            .await;
+        let Some(vol) = attrs::found_or_gone(ctx, state, &what, result)? else {
+            return Ok(None);
+        };
+        Ok(Some(to_state(&client, state, &vol).await))
     }
 
     async fn update(

@@ -74,6 +74,21 @@ pub fn deleted_or_gone(
     }
 }
 
+/// The outcome of a read: the object, `None` when it is gone (Terraform then plans to
+/// re-create it), or a diagnostic saying `what` failed.
+pub fn found_or_gone<T>(
+    ctx: &ProviderData,
+    state: &Value,
+    what: &str,
+    result: incus_client::Result<T>,
+) -> Result<Option<T>, Diagnostics> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(api_err(ctx, state, what, &e)),
+    }
+}
+
 /// Like [`api_err`], but located at `path` (e.g. the config key Incus complained about).
 pub fn api_err_at(
     ctx: &ProviderData,
