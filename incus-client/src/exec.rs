@@ -24,6 +24,9 @@ use crate::client::{ApiResponse, Body, Call, Client};
 use crate::error::{Error, Result};
 use crate::ws;
 
+mod session;
+pub use session::ExecSession;
+
 /// How [`Client::exec`] talks to the daemon.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum ExecMode {

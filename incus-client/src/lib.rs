@@ -111,7 +111,7 @@ pub use client::{
     encode_segment,
 };
 pub use error::{Error, Result};
-pub use exec::{ExecMode, ExecOutput, ExecRequest, OutputStream};
+pub use exec::{ExecMode, ExecOutput, ExecRequest, ExecSession, OutputStream};
 pub use files::{FileMeta, FilePush, FileType, PulledFile};
 pub use reqwest::Method;
 pub use tls::{ServerTrust, TlsConfig};

@@ -182,6 +182,7 @@ impl Engine {
             self.run_play(play).await;
         }
         self.out.recap(&self.stats);
+        futures_util::future::join_all(self.transports.iter().map(|t| t.close())).await;
         let mut summary = Summary {
             stats: self.stats.clone(),
             ..Default::default()

@@ -473,14 +473,14 @@ pub fn attr_result(res: &mut Res, path: &str, st: Option<&FileStat>, ids: Option
 
 /// Replace `path` atomically: a temporary file beside it, created with its final owner and
 /// mode, then renamed over it. Attributes: the requested ones, else those of the file it
-/// replaces, else root and 0644 (Ansible's default for new files).
+/// replaces, else root and 0644 (Ansible's default for new files). Returns the new lstat.
 pub async fn write_atomic(
     ctx: &Ctx<'_>,
     path: &str,
     data: &[u8],
     attrs: &Attrs,
     existing: Option<&FileStat>,
-) -> Result<(), ModuleError> {
+) -> Result<FileStat, ModuleError> {
     let (dir, base) = match path.rfind('/') {
         Some(0) => ("/".to_string(), &path[1..]),
         Some(i) => (path[..i].to_string(), &path[i + 1..]),
@@ -506,28 +506,22 @@ pub async fn write_atomic(
         base,
         &id[..12]
     );
-    match ctx.t().create_file(&tmp, data, uid, gid, mode).await {
+    match ctx.t().replace_file(&tmp, path, data, uid, gid, mode).await {
         Ok(()) => {}
         Err(TransportError::Failed(m)) if m.contains("ot found") || m.contains("No such file") => {
             return Err(fail(format!("Destination directory {dir} does not exist")));
         }
+        Err(TransportError::Failed(m)) => {
+            return Err(fail(format!("failed to replace {path}: {m}")));
+        }
         Err(e) => return Err(e.into()),
     }
-    let out = ctx
-        .t()
-        .exec(ExecRequest::sh(format!(
-            "mv -f {t} {p} || {{ rm -f {t}; exit 1; }}",
-            t = shq(&tmp),
-            p = shq(path)
-        )))
-        .await?;
-    if out.rc != 0 {
-        return Err(fail(format!(
-            "failed to replace {path}: {}",
-            out.stderr_str().trim()
-        )));
-    }
-    Ok(())
+    Ok(FileStat {
+        kind: FileKind::File,
+        mode,
+        uid,
+        gid,
+    })
 }
 
 #[cfg(test)]

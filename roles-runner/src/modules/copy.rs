@@ -6,7 +6,7 @@ use serde_json::json;
 use super::common::{Attrs, attr_result, fail, write_atomic};
 use super::diff::{attr_changes, content_diff, path_diff};
 use super::{Ctx, Module, ModuleError, Res};
-use crate::transport::FileKind;
+use crate::transport::{FileKind, FileStat};
 use crate::util::{sha1_hex, shq};
 
 pub struct Copy;
@@ -77,6 +77,7 @@ impl Module for Copy {
             return Err(fail("src (or content) is required"));
         };
         let mut dest = dest;
+        let prefetched;
         if dest.ends_with('/') {
             let base = src_name
                 .as_deref()
@@ -104,14 +105,23 @@ impl Module for Copy {
                 .await?;
             }
             dest = format!("{dest}{base}");
-        } else if let Some(st) = ctx.t().stat(&dest).await?
-            && st.kind == FileKind::Dir
-        {
-            let base = src_name
-                .as_deref()
-                .and_then(|s| s.rsplit('/').next())
-                .ok_or_else(|| fail("can not use content with a dir as dest"))?;
-            dest = format!("{}/{base}", dest.trim_end_matches('/'));
+            prefetched = None;
+        } else {
+            // One read tells both whether dest is a directory and what it holds now.
+            let current = ctx.t().read_file(&dest).await?;
+            if current
+                .as_ref()
+                .is_some_and(|(_, st)| st.kind == FileKind::Dir)
+            {
+                let base = src_name
+                    .as_deref()
+                    .and_then(|s| s.rsplit('/').next())
+                    .ok_or_else(|| fail("can not use content with a dir as dest"))?;
+                dest = format!("{}/{base}", dest.trim_end_matches('/'));
+                prefetched = None;
+            } else {
+                prefetched = Some(current);
+            }
         }
         let attrs = Attrs::from_ctx(ctx);
         // Ansible's diff names the controller file for `src`, the destination for `content`.
@@ -122,8 +132,12 @@ impl Module for Copy {
                 .unwrap_or_else(|_| s.clone()),
             None => dest.clone(),
         };
-        let mut res =
-            put_content_from(ctx, &dest, &data, &attrs, ctx.bool("force", true)?, &source).await?;
+        let existing = match prefetched {
+            Some(current) => current,
+            None => ctx.t().read_file(&dest).await?,
+        };
+        let force = ctx.bool("force", true)?;
+        let mut res = put_content_over(ctx, &dest, &data, &attrs, force, &source, existing).await?;
         if ctx.bool("remote_src", false)? {
             // Ansible's remote copy module returns no diff.
             res.remove("diff");
@@ -160,10 +174,24 @@ pub async fn put_content_from(
     source: &str,
 ) -> Result<Res, ModuleError> {
     let existing = ctx.t().read_file(dest).await?;
+    put_content_over(ctx, dest, data, attrs, force, source, existing).await
+}
+
+/// [`put_content_from`] when dest has been read already (`existing`: its content and lstat).
+async fn put_content_over(
+    ctx: &Ctx<'_>,
+    dest: &str,
+    data: &[u8],
+    attrs: &Attrs,
+    force: bool,
+    source: &str,
+    existing: Option<(Vec<u8>, FileStat)>,
+) -> Result<Res, ModuleError> {
     let mut res = Res::new();
     let checksum = sha1_hex(data);
     let mut changed = false;
     let mut final_stat = None;
+    let mut written = None;
     match &existing {
         Some((_, st)) if st.kind == FileKind::Dir => {
             return Err(fail(format!("dest {dest} is a directory")));
@@ -202,15 +230,17 @@ pub async fn put_content_from(
                 if let Some(v) = ctx.str("validate") {
                     validate_content(ctx, dest, data, &v).await?;
                 }
-                write_atomic(ctx, dest, data, attrs, existing.as_ref().map(|(_, s)| s)).await?;
+                written = Some(
+                    write_atomic(ctx, dest, data, attrs, existing.as_ref().map(|(_, s)| s)).await?,
+                );
             }
         }
     }
     if !ctx.check || existing.is_some() {
-        final_stat = if changed && !ctx.check {
-            ctx.t().stat(dest).await?
-        } else {
-            existing.as_ref().map(|(_, s)| s.clone())
+        final_stat = match written {
+            Some(st) => Some(st),
+            None if changed && !ctx.check => ctx.t().stat(dest).await?,
+            None => existing.as_ref().map(|(_, s)| s.clone()),
         };
     }
     res.insert("changed".into(), json!(changed));

@@ -247,8 +247,30 @@ impl Module for File {
             None
         };
         let mut out = None;
+        // The result reports the path's attributes afterwards: the same command reads them.
+        let mut stat_after = None;
         if changed && !ctx.check {
-            out = Some(ctx.sh_ok(&script.join(" && ")).await?);
+            let mut command = script.join(" && ");
+            let want_stat = state != "absent";
+            if want_stat {
+                command.push_str(" && ");
+                command.push_str(&FileStat::command(&q));
+            }
+            let mut o = ctx.sh_ok(&command).await?;
+            if want_stat {
+                let text = o.stdout_str();
+                let body = text.trim_end_matches('\n');
+                let (rest, last) = body.rsplit_once('\n').unwrap_or(("", body));
+                stat_after = FileStat::parse(last);
+                if stat_after.is_some() {
+                    o.stdout = if rest.is_empty() {
+                        vec![]
+                    } else {
+                        format!("{rest}\n").into_bytes()
+                    };
+                }
+            }
+            out = Some(o);
         }
         if ctx.diff && changed {
             // In check mode Ansible returns before setting the attributes of a path it
@@ -278,7 +300,10 @@ impl Module for File {
         let final_stat = if state == "absent" || (ctx.check && changed) {
             None
         } else if changed {
-            ctx.t().stat(&path).await?
+            match stat_after {
+                Some(st) => Some(st),
+                None => ctx.t().stat(&path).await?,
+            }
         } else {
             existing.clone()
         };

@@ -7,6 +7,7 @@
 
 pub mod incus;
 pub mod local;
+pub mod shell_agent;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -66,6 +67,36 @@ pub struct FileStat {
     pub gid: u32,
 }
 
+impl FileStat {
+    /// The shell command whose output [`FileStat::parse`] reads (GNU and busybox `stat`).
+    pub fn command(quoted_path: &str) -> String {
+        format!("stat -c '%f %u %g' -- {quoted_path}")
+    }
+
+    /// `stat -c '%f %u %g'` output: raw mode in hex, uid, gid.
+    pub fn parse(line: &str) -> Option<FileStat> {
+        let mut fields = line.split_whitespace();
+        let raw = u32::from_str_radix(fields.next()?, 16).ok()?;
+        let uid = fields.next()?.parse().ok()?;
+        let gid = fields.next()?.parse().ok()?;
+        if fields.next().is_some() {
+            return None;
+        }
+        let kind = match raw & 0o170000 {
+            0o100000 => FileKind::File,
+            0o040000 => FileKind::Dir,
+            0o120000 => FileKind::Symlink,
+            _ => FileKind::Other,
+        };
+        Some(FileStat {
+            kind,
+            mode: raw & 0o7777,
+            uid,
+            gid,
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     /// The host cannot be reached at all (instance missing or stopped, socket down).
@@ -97,6 +128,31 @@ impl Counters {
     }
 }
 
+/// [`Transport::replace_file`] from the other primitives: create `tmp`, then `mv` it.
+/// Errors carry the command's own message; callers name the path.
+pub async fn replace_by_rename<T: Transport + ?Sized>(
+    t: &T,
+    tmp: &str,
+    path: &str,
+    data: &[u8],
+    uid: u32,
+    gid: u32,
+    mode: u32,
+) -> Result<(), TransportError> {
+    t.create_file(tmp, data, uid, gid, mode).await?;
+    let out = t
+        .exec(ExecRequest::sh(format!(
+            "mv -f {t} {p} || {{ rm -f {t}; exit 1; }}",
+            t = shell_agent::quote(tmp),
+            p = shell_agent::quote(path)
+        )))
+        .await?;
+    if out.rc != 0 {
+        return Err(TransportError::Failed(out.stderr_str().trim().to_string()));
+    }
+    Ok(())
+}
+
 #[async_trait]
 pub trait Transport: Send + Sync {
     /// Run a command and wait for it.
@@ -114,6 +170,21 @@ pub trait Transport: Send + Sync {
         gid: u32,
         mode: u32,
     ) -> Result<(), TransportError>;
+    /// Write `path` atomically: `data` goes to the NEW file `tmp` (same directory) with its
+    /// final owner and mode, which is then renamed over `path`; on failure nothing is left.
+    async fn replace_file(
+        &self,
+        tmp: &str,
+        path: &str,
+        data: &[u8],
+        uid: u32,
+        gid: u32,
+        mode: u32,
+    ) -> Result<(), TransportError> {
+        replace_by_rename(self, tmp, path, data, uid, gid, mode).await
+    }
+    /// Release what the connection holds (end of the run).
+    async fn close(&self) {}
     /// Check the host answers (used before the first task).
     async fn ping(&self) -> Result<(), TransportError>;
     fn counters(&self) -> &Counters;
