@@ -22,7 +22,7 @@ pub struct IncusTransport {
 /// The host's shell agent (see [`shell_agent`]).
 enum AgentSlot {
     NotStarted,
-    Running(Agent),
+    Running(Box<Agent>),
     /// Could not be started: every command is its own exec.
     Unavailable,
 }
@@ -105,7 +105,7 @@ impl IncusTransport {
             self.counters.add(start.elapsed());
             self.counters.execs.fetch_add(1, Ordering::Relaxed);
             match session {
-                Ok(s) => *slot = AgentSlot::Running(Agent::new(s)),
+                Ok(s) => *slot = AgentSlot::Running(Box::new(Agent::new(s))),
                 Err(e) if e.is_transport() || (e.is_not_found() && !missing_path(&e)) => {
                     return Err(self.map_err(e));
                 }
@@ -234,12 +234,11 @@ impl Transport for IncusTransport {
             None => None,
         };
         // A timeout needs the daemon to enforce it (the agent cannot be interrupted).
-        if req.timeout.is_none() {
-            if let Some(script) = shell_agent::command_script(&req, &argv, stdin_file.as_deref()) {
-                if let Some(out) = self.exec_through_agent(&script).await? {
-                    return Ok(out);
-                }
-            }
+        if req.timeout.is_none()
+            && let Some(script) = shell_agent::command_script(&req, &argv, stdin_file.as_deref())
+            && let Some(out) = self.exec_through_agent(&script).await?
+        {
+            return Ok(out);
         }
         if let Some(tmp) = stdin_file {
             let mut wrapped = vec![

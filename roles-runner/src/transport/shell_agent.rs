@@ -275,7 +275,7 @@ mod tests {
             ..Default::default()
         };
         let argv = vec!["/bin/echo".to_string(), "a b".into()];
-        let s = command_script(&req, &argv, Some("/tmp/in")).unwrap();
+        let s = command_script(&req, &argv, Some("/tmp/in")).expect("agent-eligible");
         assert_eq!(
             s,
             "exec 3<'/tmp/in' && rm -f '/tmp/in' || exit 1\n\
