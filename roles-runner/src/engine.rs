@@ -739,7 +739,7 @@ impl Engine {
                         include: vec![],
                         meta: None,
                     };
-                    self.report(h, task, &o, Duration::ZERO);
+                    self.report(h, None, task, &o, Duration::ZERO);
                     self.apply(pc, h, None, task, o, rescuable);
                     continue;
                 }
@@ -806,7 +806,13 @@ impl Engine {
         let mut any_failed = false;
         let mut run_once_result: Option<(Status, Res)> = None;
         while let Some((host, outcome, took)) = futs.next().await {
-            self.report(&host, task, &outcome, took);
+            self.report(
+                &host,
+                delegated.get(&host).map(String::as_str),
+                task,
+                &outcome,
+                took,
+            );
             if outcome.status == Status::Failed && !outcome.ignored {
                 any_failed = true;
             }
@@ -980,8 +986,38 @@ impl Engine {
         }
     }
 
-    fn report(&self, host: &str, task: &Task, o: &Outcome, took: Duration) {
+    /// Ansible's `host_label`: `host -> delegate` for a delegated task, plus
+    /// `(ansible_host)` when the delegate's address differs from its name.
+    fn host_label(&self, host: &str, delegated: Option<&str>) -> String {
+        match delegated {
+            Some(d) if d != host => {
+                let addr = self.inv.host_vars(d).get("ansible_host").map(json_str);
+                match addr {
+                    Some(a) if a != d => format!("{host} -> {d}({a})"),
+                    _ => format!("{host} -> {d}"),
+                }
+            }
+            _ => host.to_string(),
+        }
+    }
+
+    fn report(
+        &self,
+        host: &str,
+        delegated: Option<&str>,
+        task: &Task,
+        o: &Outcome,
+        took: Duration,
+    ) {
         self.out.progress_host_done();
+        let label = self.host_label(host, delegated);
+        let shown = |status: &str| {
+            if status == "skipped" {
+                host
+            } else {
+                label.as_str()
+            }
+        };
         let label_status = |s: Status| match s {
             Status::Ok => "ok",
             Status::Changed => "changed",
@@ -1002,8 +1038,13 @@ impl Engine {
                 } else {
                     label.clone()
                 };
-                self.out
-                    .result(label_status(*s), host, r, Some(&label), false);
+                self.out.result(
+                    label_status(*s),
+                    shown(label_status(*s)),
+                    r,
+                    Some(&label),
+                    false,
+                );
             }
             if o.status == Status::Skipped {
                 self.out.result("skipped", host, &o.result, None, false);
@@ -1016,11 +1057,17 @@ impl Engine {
                 // The default callback hides `changed` for debug.
                 let mut r = o.result.clone();
                 r.remove("changed");
-                self.out
-                    .result(label_status(o.status), host, &r, None, o.ignored);
+                self.out.result(
+                    label_status(o.status),
+                    shown(label_status(o.status)),
+                    &r,
+                    None,
+                    o.ignored,
+                );
             } else {
+                let status = label_status(o.status);
                 self.out
-                    .result(label_status(o.status), host, &o.result, None, o.ignored);
+                    .result(status, shown(status), &o.result, None, o.ignored);
             }
         }
         let mut ev = json!({
