@@ -180,14 +180,14 @@ pub async fn main_with(cli: Cli) -> i32 {
     let inv = match Inventory::load(&inv_sources) {
         Ok(i) => i,
         Err(e) => {
-            eprintln!("ERROR! {e}");
+            eprintln!("[ERROR]: {e}");
             return 1;
         }
     };
     let extra_vars = match parse_extra_vars(&cli.extra_vars) {
         Ok(v) => v,
         Err(e) => {
-            eprintln!("ERROR! {e}");
+            eprintln!("[ERROR]: {e}");
             return 5;
         }
     };
@@ -195,7 +195,7 @@ pub async fn main_with(cli: Cli) -> i32 {
         Some(p) => match std::fs::File::create(p) {
             Ok(f) => Some(f),
             Err(e) => {
-                eprintln!("ERROR! {}: {e}", p.display());
+                eprintln!("[ERROR]: {}: {e}", p.display());
                 return 1;
             }
         },
@@ -217,7 +217,7 @@ pub async fn main_with(cli: Cli) -> i32 {
     for pb_path in &cli.playbooks {
         if !pb_path.exists() {
             eprintln!(
-                "ERROR! the playbook: {} could not be found",
+                "[ERROR]: the playbook: {} could not be found",
                 pb_path.display()
             );
             return 1;
@@ -226,7 +226,7 @@ pub async fn main_with(cli: Cli) -> i32 {
         let pb = match loader.load_playbook(pb_path) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("ERROR! {}", describe_load_error(&e));
+                eprintln!("[ERROR]: {}", describe_load_error(&e));
                 return match e {
                     // A missing role is a plain AnsibleError (1) in Ansible, not a parser error (4).
                     crate::Error::Syntax { ref msg, .. } if msg.starts_with("the role '") => 1,
@@ -266,21 +266,82 @@ fn set_env(k: &str, v: &str) {
     unsafe { std::env::set_var(k, v) }
 }
 
+/// A load error as ansible-core 2.19 prints it: the message, `Origin: FILE:LINE:COL` and the
+/// annotated source (two lines of context and a column marker).
 fn describe_load_error(e: &crate::Error) -> String {
     match e {
-        crate::Error::Syntax { file, line, msg } => format!(
-            "{msg}\n\nThe error appears to be in '{}': line {line}, column 1, but may\nbe elsewhere in the file depending on the exact syntax problem.",
-            file.display()
-        ),
-        crate::Error::Yaml(y) => format!(
-            "We were unable to read either as JSON nor YAML, these are the errors we got from each:\nSyntax Error while loading YAML.\n  {}\n\nThe error appears to be in '{}': line {}, column {}, but may\nbe elsewhere in the file depending on the exact syntax problem.",
-            y.msg,
-            y.file.display(),
-            y.line,
-            y.col
-        ),
+        crate::Error::Syntax { file, line, msg } => {
+            let col = std::fs::read_to_string(file)
+                .ok()
+                .and_then(|t| t.lines().nth(line.saturating_sub(1)).map(key_column));
+            format!("{msg}\n{}", source_context(file, *line, col))
+        }
+        crate::Error::Yaml(y) => {
+            // Ansible: "YAML parsing failed: Mapping values are not allowed in this context."
+            let mut msg = y.msg.trim().to_string();
+            if let Some(first) = msg.chars().next() {
+                msg.replace_range(..first.len_utf8(), &first.to_uppercase().to_string());
+            }
+            if !msg.ends_with('.') {
+                msg.push('.');
+            }
+            format!(
+                "YAML parsing failed: {msg}\n{}",
+                source_context(&y.file, y.line, Some(y.col))
+            )
+        }
         other => other.to_string(),
     }
+}
+
+/// 1-based column of a line's key: after the indentation and a `- ` list marker (where
+/// Ansible points for task and role entries).
+fn key_column(line: &str) -> usize {
+    let indent = line.len() - line.trim_start().len();
+    let rest = &line[indent..];
+    let marker = if rest.starts_with("- ") {
+        2 + (rest[2..].len() - rest[2..].trim_start().len())
+    } else {
+        0
+    };
+    indent + marker + 1
+}
+
+/// ansible-core's `SourceContext.from_origin`: `Origin:` line, the target line with up to two
+/// lines before it, each labelled with its number, and `^ column N` under the target.
+fn source_context(file: &Path, line: usize, col: Option<usize>) -> String {
+    let path = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let mut out = format!("Origin: {}:{line}", path.display());
+    if let Some(c) = col {
+        out.push_str(&format!(":{c}"));
+    }
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return out;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if line == 0 || line > lines.len() {
+        return out;
+    }
+    let width = line.to_string().len();
+    out.push_str("\n\n");
+    for (n, l) in lines
+        .iter()
+        .enumerate()
+        .take(line)
+        .skip(line.saturating_sub(3))
+    {
+        let l = l.replace('\t', " ");
+        let sep = if l.is_empty() { "" } else { " " };
+        out.push_str(&format!("{:>width$}{sep}{l}\n", n + 1));
+    }
+    if let Some(c) = col.filter(|&c| c >= 1) {
+        out.push_str(&format!(
+            "{} {}^ column {c}\n",
+            " ".repeat(width),
+            " ".repeat(c - 1)
+        ));
+    }
+    out
 }
 
 fn list(cli: &Cli, pb: &Playbook, engine: &Engine, opts: &Options) {

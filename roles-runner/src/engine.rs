@@ -280,7 +280,7 @@ impl Engine {
             match self.load_vars_file(vf, &vars) {
                 Ok(m) => vars.extend(m),
                 Err(e) => {
-                    self.out.line(&format!("ERROR! {e}"));
+                    self.out.line(&format!("[ERROR]: {e}"));
                     for h in &hosts {
                         self.fail_host(h, false);
                     }
@@ -705,7 +705,7 @@ impl Engine {
                 }
                 other => {
                     self.out
-                        .line(&format!("ERROR! invalid meta action requested: {other}"));
+                        .line(&format!("[ERROR]: invalid meta action requested: {other}"));
                 }
             }
             return;
@@ -1193,7 +1193,7 @@ impl Engine {
                     .map(|(i, _)| i)
                     .collect();
                 if matched.is_empty() {
-                    self.out.line(&format!("ERROR! The requested handler '{n}' was not found in either the main handlers list nor in the listening handlers list"));
+                    self.out.line(&format!("[ERROR]: The requested handler '{n}' was not found in either the main handlers list nor in the listening handlers list"));
                 }
                 let st = self.hosts.entry(host.to_string()).or_default();
                 for i in matched {

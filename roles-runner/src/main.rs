@@ -10,7 +10,7 @@ fn main() {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("ERROR! cannot start the async runtime: {e}");
+            eprintln!("[ERROR]: cannot start the async runtime: {e}");
             std::process::exit(1);
         }
     };

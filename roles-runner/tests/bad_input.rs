@@ -163,7 +163,33 @@ fn check(b: Bad) {
         );
     }
     if b.task.is_none() {
-        // A load-time error: the playbook is rejected before any task runs.
+        // A load-time error: the playbook is rejected before any task runs, and the runner
+        // shows it as ansible-core 2.19 does: `[ERROR]:`, the same `Origin:` line (file, line
+        // and column) and the same annotated source lines.
+        assert!(
+            text(&rr).contains("[ERROR]: "),
+            "{}: no [ERROR] line\n{both}",
+            b.playbook
+        );
+        // The `Origin:` line, then (after one blank line) the annotated source lines.
+        let origin_block = |r: &Run| -> Vec<String> {
+            let t = text(r);
+            let mut lines = t.lines().skip_while(|l| !l.starts_with("Origin: "));
+            let origin = lines.next().map(str::to_string);
+            let source = lines
+                .skip(1)
+                .take_while(|l| !l.is_empty())
+                .map(str::to_string);
+            origin.into_iter().chain(source).collect()
+        };
+        if text(&ra).contains("Origin: ") {
+            assert_eq!(
+                origin_block(&rr),
+                origin_block(&ra),
+                "{}: Origin and source lines\n{both}",
+                b.playbook
+            );
+        }
         for r in [&ra, &rr] {
             assert!(
                 !r.stdout.contains("TASK ["),
