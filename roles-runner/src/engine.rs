@@ -93,7 +93,8 @@ struct Outcome {
     items: Vec<(Status, String, Res)>,
     /// Only for include_tasks/include_role: the files or roles to run next (one per loop
     /// item for a looped include).
-    include: Vec<IncludeRequest>,
+    /// Dynamic includes asked for, each with its loop item's label (looped includes).
+    include: Vec<(IncludeRequest, Option<String>)>,
     meta: Option<String>,
 }
 
@@ -802,7 +803,7 @@ impl Engine {
                 (job.host, o, started.elapsed())
             });
         }
-        let mut includes: Vec<(String, IncludeRequest)> = vec![];
+        let mut includes: Vec<(String, (IncludeRequest, Option<String>))> = vec![];
         let mut any_failed = false;
         let mut run_once_result: Option<(Status, Res)> = None;
         while let Some((host, outcome, took)) = futs.next().await {
@@ -819,9 +820,12 @@ impl Engine {
             if task.run_once {
                 run_once_result = Some((outcome.status, outcome.result.clone()));
             }
+            // Each file a looped include brings in counts as one `ok` (Ansible's stats).
+            let extra_oks = outcome.include.len().saturating_sub(1) as u32;
             for inc in &outcome.include {
                 includes.push((host.clone(), inc.clone()));
             }
+            self.stats.entry(host.clone()).or_default().ok += extra_oks;
             let _ = &outcome.meta;
             let fact_host = delegated
                 .get(&host)
@@ -872,15 +876,29 @@ impl Engine {
             }
             self.stop_playbook = true;
         }
-        // Dynamic includes: group hosts by what they include, in first-seen order.
-        let mut groups: Vec<(IncludeRequest, Vec<String>)> = vec![];
+        // Dynamic includes: group hosts by what they include, in first-seen order. Like
+        // Ansible's linear strategy, every `included:` line comes first, then the files run.
+        let mut groups: Vec<((IncludeRequest, Option<String>), Vec<String>)> = vec![];
         for (h, inc) in includes {
             match groups.iter_mut().find(|(i, _)| *i == inc) {
                 Some((_, hs)) => hs.push(h),
                 None => groups.push((inc, vec![h])),
             }
         }
-        for (inc, hs) in groups {
+        for ((inc, label), hs) in &groups {
+            if let IncludeRequest::Tasks(path, _) = inc {
+                let item = label
+                    .as_ref()
+                    .map(|l| format!(" => (item={l})"))
+                    .unwrap_or_default();
+                self.out.line(&format!(
+                    "included: {} for {}{item}",
+                    path.display(),
+                    hs.join(", ")
+                ));
+            }
+        }
+        for ((inc, _), hs) in groups {
             self.run_include(pc, task, inc, hs, rescuable).await;
         }
     }
@@ -946,11 +964,6 @@ impl Engine {
     ) {
         match inc {
             IncludeRequest::Tasks(path, extra) => {
-                self.out.line(&format!(
-                    "included: {} for {}",
-                    path.display(),
-                    hosts.join(", ")
-                ));
                 match self.loader.load_include(&path, task, extra) {
                     Ok(items) => self.run_items(pc, &items, &hosts, rescuable).await,
                     Err(e) => {
@@ -1030,9 +1043,14 @@ impl Engine {
             .get("_ansible_no_log")
             .and_then(Json::as_bool)
             .unwrap_or(false);
-        // A looped include shows `included: ...` lines (run_include), not item results.
-        if task.loop_.is_some() && !o.items.is_empty() && o.include.is_empty() {
+        // A looped include shows `included: ...` lines for the items it includes (see
+        // run_task), and item lines only for the others (skipped, failed).
+        let includes = !o.include.is_empty();
+        if task.loop_.is_some() && !o.items.is_empty() {
             for (s, label, r) in &o.items {
+                if includes && matches!(s, Status::Ok | Status::Changed) {
+                    continue;
+                }
                 let label = if no_log {
                     "None".to_string()
                 } else {
@@ -1052,7 +1070,7 @@ impl Engine {
             if o.ignored {
                 self.out.line("...ignoring");
             }
-        } else if o.include.is_empty() {
+        } else if !includes {
             if task.action == "debug" {
                 // The default callback hides `changed` for debug.
                 let mut r = o.result.clone();
@@ -1118,8 +1136,12 @@ impl Engine {
             }
             Status::Skipped => stats.skipped += 1,
             Status::Failed if o.ignored => {
+                // Ansible also books an ignored failure's `changed` (a command that ran).
                 stats.ok += 1;
                 stats.ignored += 1;
+                if o.result.get("changed").and_then(Json::as_bool) == Some(true) {
+                    stats.changed += 1;
+                }
             }
             Status::Failed => {}
             Status::Unreachable => {}
@@ -1521,8 +1543,12 @@ impl HostJob {
             if o.status != Status::Skipped {
                 all_skipped = false;
             }
+            includes.extend(
+                o.include
+                    .drain(..)
+                    .map(|(inc, _)| (inc, Some(label.clone()))),
+            );
             item_reports.push((o.status, label, o.result.clone()));
-            includes.append(&mut o.include);
             results.push(Json::Object(o.result));
             if let Some(p) = lc.pause {
                 tokio::time::sleep(Duration::from_secs_f64(p)).await;
@@ -1627,7 +1653,7 @@ impl HostJob {
                     result: r,
                     ignored: false,
                     items: vec![],
-                    include: vec![IncludeRequest::Tasks(path, extra)],
+                    include: vec![(IncludeRequest::Tasks(path, extra), None)],
                     meta: None,
                 };
             }
@@ -1645,7 +1671,7 @@ impl HostJob {
                     result: Res::new(),
                     ignored: false,
                     items: vec![],
-                    include: vec![IncludeRequest::Role(args)],
+                    include: vec![(IncludeRequest::Role(args), None)],
                     meta: None,
                 };
             }

@@ -300,7 +300,10 @@ impl Output {
     pub fn recap(&self, stats: &IndexMap<String, HostStats>) {
         self.with_progress(|p| p.finish());
         self.banner("PLAY RECAP");
-        for (h, s) in stats {
+        // The default callback lists hosts sorted by name.
+        let mut hosts: Vec<(&String, &HostStats)> = stats.iter().collect();
+        hosts.sort_by(|a, b| a.0.cmp(b.0));
+        for (h, s) in hosts {
             self.line(&format!(
                 "{:<26} : {} {} {} {} {} {} {}",
                 h,

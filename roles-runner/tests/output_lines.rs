@@ -1,12 +1,14 @@
 //! The default callback's status lines, compared line for line with real `ansible-playbook`
 //! on the controller (`ansible_connection=local`), for the cases whose wording depends on
-//! more than the status: delegated tasks (`host -> delegate(address)`).
+//! more than the status: delegated tasks (`host -> delegate(address)`), dynamic includes
+//! (`included:` lines, looped ones with their item, and their `ok` counts in the recap).
 
 mod support;
 
 use support::{Tool, run_playbook};
 
-/// `ok:`/`changed:`/`skipping:`/`fatal:`/`failed:` lines, without the dumped results.
+/// `ok:`/`changed:`/`skipping:`/`fatal:`/`failed:`/`included:` lines and the recap, without
+/// the dumped results.
 fn status_lines(stdout: &str) -> Vec<String> {
     stdout
         .lines()
@@ -18,6 +20,9 @@ fn status_lines(stdout: &str) -> Vec<String> {
                 "fatal:",
                 "failed:",
                 "...ignoring",
+                "included:",
+                "web1 ",
+                "other ",
             ]
             .iter()
             .any(|p| l.starts_with(p))
@@ -26,8 +31,9 @@ fn status_lines(stdout: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn delegated_task_lines_match_ansible() {
+/// Runs `playbook` under both tools with `args` and compares the lines. Ansible orders a
+/// dynamic include's hosts by the arrival of their results, so multi-host cases use `-f 1`.
+fn compare(playbook: &str, args: &[&str]) -> Vec<String> {
     let dir = support::tests_dir().join("output_lines");
     let tmp = tempfile::tempdir().expect("temp dir");
     let python = support::ansible_playbook().with_file_name("python3");
@@ -41,14 +47,10 @@ fn delegated_task_lines_match_ansible() {
         ),
     )
     .expect("inventory");
-    let ansible = run_playbook(Tool::Ansible, &dir, "delegated.yml", &inventory, &[]);
-    let runner = run_playbook(Tool::Runner, &dir, "delegated.yml", &inventory, &[]);
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    let ansible = run_playbook(Tool::Ansible, &dir, playbook, &inventory, &args);
+    let runner = run_playbook(Tool::Runner, &dir, playbook, &inventory, &args);
     let expected = status_lines(&ansible.stdout);
-    assert!(
-        expected.iter().any(|l| l.contains("-> other(127.0.0.1)")),
-        "{}",
-        ansible.output()
-    );
     assert_eq!(
         status_lines(&runner.stdout),
         expected,
@@ -57,4 +59,20 @@ fn delegated_task_lines_match_ansible() {
         runner.output()
     );
     assert_eq!(runner.code, ansible.code);
+    expected
+}
+
+#[test]
+fn delegated_task_lines_match_ansible() {
+    let lines = compare("delegated.yml", &["-l", "web1"]);
+    assert!(
+        lines.iter().any(|l| l.contains("-> other(127.0.0.1)")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn include_lines_and_counts_match_ansible() {
+    let lines = compare("includes.yml", &["-f", "1"]);
+    assert!(lines.iter().any(|l| l.contains("=> (item=a)")), "{lines:?}");
 }
