@@ -113,6 +113,24 @@ async fn commands_through_the_agent_behave_like_separate_execs() {
         .expect("exec after agent death");
     assert_eq!(out.stdout_str(), "again\n");
 
+    // Output that a background process of one command writes later never reaches another
+    // command's result.
+    let out = t
+        .exec(argv(&[
+            "/bin/sh",
+            "-c",
+            "(sleep 0.3; echo straggler; echo straggler >&2) & echo started",
+        ]))
+        .await
+        .expect("exec");
+    assert_eq!(out.stdout_str(), "started\n");
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let out = t.exec(argv(&["echo", "clean"])).await.expect("exec");
+    assert_eq!(
+        (out.stdout_str().as_str(), out.stderr_str().as_str()),
+        ("clean\n", "")
+    );
+
     // A caller that gives up half-way (a task `timeout`) must not leave the late output of
     // its command to the next one.
     let slow = t.exec(argv(&["/bin/sh", "-c", "sleep 1; echo late"]));

@@ -6,9 +6,11 @@
 //!
 //! Protocol (strictly one request at a time):
 //! - request: `FLOE <token> <lines>\n` followed by exactly `<lines>` lines of shell script;
-//! - the shell runs the script in a subshell with stdin from `/dev/null` and its stdout and
-//!   stderr on the agent's own, then writes `\n<token> <rc>\n` on stdout and `\n<token>\n`
-//!   on stderr. The token is random per command, so command output cannot fake the end.
+//! - the shell writes `<token> S\n` on stdout and stderr, runs the script in a subshell with
+//!   stdin from `/dev/null` and its stdout and stderr on the agent's own, then writes
+//!   `\n<token> <rc>\n` on stdout and `\n<token>\n` on stderr. The token is random per
+//!   command, so command output cannot fake the end, and output a background process of an
+//!   earlier command writes between two commands is dropped.
 //!
 //! Nothing is written to the instance's disk.
 
@@ -22,6 +24,7 @@ case $h in "FLOE "*) ;; *) echo "floe agent: bad request header" >&2; exit 90;; 
 set -- $h; t=$2; n=$3; s=
 while [ "$n" -gt 0 ]; do IFS= read -r l || exit 91; s="$s$l
 "; n=$((n-1)); done
+printf '%s S\n' "$t"; printf '%s S\n' "$t" >&2
 (eval "$s") </dev/null
 r=$?
 printf '\n%s %s\n' "$t" "$r"
@@ -206,25 +209,20 @@ impl Agent {
         self.in_flight = true;
         self.session.write(&request).await?;
 
-        let out_mark = format!("\n{token} ");
-        let err_mark = format!("\n{token}\n");
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let (mut out_end, mut err_end): (Option<usize>, Option<usize>) = (None, None);
+        let start = format!("{token} S\n");
+        let mut out = Framed::new(start.clone(), format!("\n{token} "));
+        let mut err = Framed::new(start, format!("\n{token}\n"));
         let mut rc: Option<i32> = None;
-        while rc.is_none() || err_end.is_none() {
+        while rc.is_none() || err.end.is_none() {
             let Some((stream, chunk)) = self.session.read().await else {
                 return Err(AgentError::Closed);
             };
             match stream {
                 OutputStream::Stdout => {
-                    let from = out.len().saturating_sub(out_mark.len());
-                    out.extend_from_slice(&chunk);
-                    if out_end.is_none() {
-                        out_end = find(&out[from..], out_mark.as_bytes()).map(|i| from + i);
-                    }
-                    if let Some(end) = out_end {
+                    out.push(&chunk);
+                    if let Some(end) = out.end {
                         // "<rc>\n" follows the mark; it may arrive in a later chunk.
-                        let tail = &out[end + out_mark.len()..];
+                        let tail = &out.buf[end + out.end_mark.len()..];
                         if let Some(nl) = tail.iter().position(|&b| b == b'\n') {
                             let code = std::str::from_utf8(&tail[..nl])
                                 .ok()
@@ -233,23 +231,63 @@ impl Agent {
                         }
                     }
                 }
-                OutputStream::Stderr => {
-                    let from = err.len().saturating_sub(err_mark.len());
-                    err.extend_from_slice(&chunk);
-                    if err_end.is_none() {
-                        err_end = find(&err[from..], err_mark.as_bytes()).map(|i| from + i);
-                    }
-                }
+                OutputStream::Stderr => err.push(&chunk),
             }
         }
         self.in_flight = false;
-        out.truncate(out_end.unwrap_or(out.len()));
-        err.truncate(err_end.unwrap_or(err.len()));
         Ok(ExecOutput {
             rc: rc.unwrap_or(-1),
-            stdout: out,
-            stderr: err,
+            stdout: out.into_output(),
+            stderr: err.into_output(),
         })
+    }
+}
+
+/// One output stream of one command: the bytes between the start mark (anything before it
+/// is late output of an earlier command's background process, dropped) and the end mark.
+struct Framed {
+    buf: Vec<u8>,
+    start_mark: String,
+    end_mark: String,
+    /// Index just past the start mark.
+    begin: Option<usize>,
+    /// Index of the end mark.
+    end: Option<usize>,
+}
+
+impl Framed {
+    fn new(start_mark: String, end_mark: String) -> Framed {
+        Framed {
+            buf: Vec::new(),
+            start_mark,
+            end_mark,
+            begin: None,
+            end: None,
+        }
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        // Marks may straddle chunks: rescan a mark's length back.
+        let rescan = self
+            .buf
+            .len()
+            .saturating_sub(self.start_mark.len().max(self.end_mark.len()));
+        self.buf.extend_from_slice(chunk);
+        if self.begin.is_none() {
+            self.begin = find(&self.buf[rescan..], self.start_mark.as_bytes())
+                .map(|i| rescan + i + self.start_mark.len());
+        }
+        if let (Some(begin), None) = (self.begin, self.end) {
+            let from = begin.max(rescan);
+            self.end = find(&self.buf[from..], self.end_mark.as_bytes()).map(|i| from + i);
+        }
+    }
+
+    fn into_output(mut self) -> Vec<u8> {
+        let (begin, end) = (self.begin.unwrap_or(0), self.end.unwrap_or(self.buf.len()));
+        self.buf.truncate(end);
+        self.buf.drain(..begin.min(end));
+        self.buf
     }
 }
 
@@ -310,6 +348,26 @@ mod tests {
             s.contains("&& chown 5:6 'rel' && chmod 4755 'rel'; }"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn framing_drops_late_output_and_finds_marks_split_across_chunks() {
+        let mut f = Framed::new("tok S\n".into(), "\ntok ".into());
+        for chunk in [
+            "late output of a background job\nto",
+            "k S\nreal\n",
+            "output\n",
+            "\nt",
+            "ok 0\n",
+        ] {
+            f.push(chunk.as_bytes());
+        }
+        assert!(f.end.is_some());
+        assert_eq!(f.into_output(), b"real\noutput\n");
+        // An empty output: the end mark right after the start mark.
+        let mut f = Framed::new("tok S\n".into(), "\ntok\n".into());
+        f.push(b"tok S\n\ntok\n");
+        assert_eq!(f.into_output(), b"");
     }
 
     #[test]
