@@ -159,6 +159,37 @@ async fn https_remote_from_cli_config() {
         .await
         .expect("exec record-output over HTTPS");
     assert_eq!(out.stdout_str(), "42\n");
+    // A kept-open exec session: write, read the answer, write again, then EOF ends it.
+    let mut session = c
+        .exec_session(
+            &name,
+            &ExecRequest::new([
+                "sh",
+                "-c",
+                "while read -r l; do echo \"got $l\"; done; exit 7",
+            ]),
+        )
+        .await
+        .expect("exec session over wss");
+    for word in ["one", "two"] {
+        session
+            .write(format!("{word}\n").as_bytes())
+            .await
+            .expect("write");
+        let mut got = Vec::new();
+        while !got.ends_with(b"\n") {
+            match session.read().await {
+                Some((incus_client::OutputStream::Stdout, b)) => got.extend_from_slice(&b),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(String::from_utf8_lossy(&got), format!("got {word}\n"));
+    }
+    let rc = session
+        .finish(std::time::Duration::from_secs(10))
+        .await
+        .expect("finish");
+    assert_eq!(rc, 7);
     c.push_file(&name, "/root/t", &FilePush::file("x").mode(0o600))
         .await
         .expect("push over HTTPS");
