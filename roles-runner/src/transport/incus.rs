@@ -1,7 +1,8 @@
 //! Incus instances through the project's `incus-client` (unix socket or a remote; one shared
-//! client for every host): commands through one long-lived shell per host
-//! ([`shell_agent`], falling back to one exec per command), file API for reads, stats and
-//! writes. No SSH, no Python in the instance.
+//! client for every host). Commands, stats, reads and small writes go through one
+//! long-lived shell per host ([`shell_agent`]); files over 16 KiB use the file API, and an
+//! instance where the shell cannot start gets one exec per command. No SSH, no Python in
+//! the instance.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
