@@ -73,6 +73,18 @@ impl BenchRun {
         })
     }
 
+    /// The tool's output of both runs (run-ansible.sh keeps them in its work dir).
+    fn logs(&self) -> String {
+        let Some(work) = &self.work else {
+            return String::new();
+        };
+        ["run1.log", "run2.log"]
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(work.join(f)).ok())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
     /// The listing of each container, without DHCP leases and the digest line.
     fn states(&self) -> Vec<(String, String)> {
         let work = self.work.as_ref().expect("work dir of run-ansible.sh");
@@ -91,11 +103,29 @@ impl BenchRun {
     }
 }
 
-/// Run run-ansible.sh (retried once when it printed no RESULT: a container launch the shared
-/// daemon did not complete; a real failure of a tool always prints RESULT).
+/// Failures of community.general.incus itself (seen under load), in Ansible's run logs.
+const ANSIBLE_FLAKES: &[&str] = &[
+    "Module result deserialization failed",
+    "failed to resolve remote temporary directory",
+];
+
+/// Run run-ansible.sh, once more when it printed no RESULT (a container launch the shared
+/// daemon did not complete; a real failure of a tool always prints RESULT) or when the
+/// reference run hit a known failure of Ansible's incus connection plugin. The runner is
+/// never given a second chance for its own failures.
 fn run_bench(n: usize, runner_cmd: Option<&str>, image: &str) -> BenchRun {
     let mut last = run_bench_once(n, runner_cmd, image);
-    if last.result.is_empty() {
+    let ansible_flake = runner_cmd.is_none() && !(last.run_clean(1) && last.run_clean(2)) && {
+        let logs = last.logs();
+        ANSIBLE_FLAKES
+            .iter()
+            .find(|f| logs.contains(*f))
+            .inspect(|f| {
+                eprintln!("ansible reference hit community.general.incus's {f:?}; running it again")
+            })
+            .is_some()
+    };
+    if last.result.is_empty() || ansible_flake {
         drop(last);
         last = run_bench_once(n, runner_cmd, image);
     }
@@ -170,15 +200,17 @@ fn assert_clean(run: &BenchRun, who: &str, n: usize, changed1: usize) {
     );
     assert!(
         run.run_clean(1),
-        "{who}: run 1 failed: {}\n{}",
+        "{who}: run 1 failed: {}\n{}\n{}",
         run.result,
-        run.stderr
+        run.stderr,
+        run.logs()
     );
     assert!(
         run.run_clean(2),
-        "{who}: run 2 failed: {}\n{}",
+        "{who}: run 2 failed: {}\n{}\n{}",
         run.result,
-        run.stderr
+        run.stderr,
+        run.logs()
     );
     assert_eq!(
         run.field("changed1"),
