@@ -91,9 +91,8 @@ struct Outcome {
     ignored: bool,
     /// (status, label, result) of each loop item.
     items: Vec<(Status, String, Res)>,
-    /// Only for include_tasks/include_role: the files or roles to run next (one per loop
-    /// item for a looped include).
-    /// Dynamic includes asked for, each with its loop item's label (looped includes).
+    /// Only for include_tasks/include_role: the files or roles to run next, one per loop
+    /// item for a looped include, with that item's label.
     include: Vec<(IncludeRequest, Option<String>)>,
     meta: Option<String>,
 }
