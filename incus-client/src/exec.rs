@@ -302,25 +302,10 @@ impl Client {
     {
         let timeout = req.timeout.unwrap_or(self.operation_timeout);
         let (op, call) = self.start_exec(instance, req, true).await?;
-        let secret = |fd: &str| {
-            op.metadata
-                .get("fds")
-                .and_then(|f| f.get(fd))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| call.decode(format!("exec operation has no websocket for fd {fd}")))
-        };
-        let (s0, s1, s2) = (secret("0")?, secret("1")?, secret("2")?);
-
         let posted = std::time::Instant::now();
         let connect_time = std::sync::Mutex::new(Duration::ZERO);
         let streams = async {
-            // The daemon starts the command once every fd is connected.
-            let (mut stdin, mut stdout, mut stderr) = tokio::try_join!(
-                ws::connect(self, &op.id, &s0, &call),
-                ws::connect(self, &op.id, &s1, &call),
-                ws::connect(self, &op.id, &s2, &call),
-            )?;
+            let (mut stdin, mut stdout, mut stderr) = self.connect_fds(&op, &call).await?;
             if let Ok(mut t) = connect_time.lock() {
                 *t = posted.elapsed();
             }
@@ -374,17 +359,7 @@ impl Client {
         };
         match tokio::time::timeout(timeout, streams).await {
             Err(_) => return Err(call.timeout(Some(op.id.clone()), timeout)),
-            Ok(Err(e)) => {
-                // If the websockets failed because the command never started, the operation
-                // has the real reason.
-                if let Err(op_err) = self
-                    .wait_for(&op.id, &call, Some(Duration::from_secs(5)))
-                    .await
-                {
-                    return Err(explain_start_failure(op_err, req));
-                }
-                return Err(e);
-            }
+            Ok(Err(e)) => return Err(self.websocket_failure(&op.id, &call, req, e).await),
             Ok(Ok(())) => {}
         }
         let connected_after = connect_time.lock().map(|t| *t).unwrap_or_default();
@@ -404,6 +379,45 @@ impl Client {
                 }
             })?;
         exit_code(&op, &call)
+    }
+}
+
+impl Client {
+    /// Connect the stdin, stdout and stderr websockets of an exec started in websocket
+    /// mode; the daemon starts the command once all three are connected.
+    async fn connect_fds(&self, op: &Operation, call: &Call) -> Result<(ws::Ws, ws::Ws, ws::Ws)> {
+        let secret = |fd: &str| {
+            op.metadata
+                .get("fds")
+                .and_then(|f| f.get(fd))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| call.decode(format!("exec operation has no websocket for fd {fd}")))
+        };
+        let (s0, s1, s2) = (secret("0")?, secret("1")?, secret("2")?);
+        tokio::try_join!(
+            ws::connect(self, &op.id, &s0, call),
+            ws::connect(self, &op.id, &s1, call),
+            ws::connect(self, &op.id, &s2, call),
+        )
+    }
+
+    /// The error to report when an exec's websockets failed: if the command never started,
+    /// the operation has the real reason.
+    async fn websocket_failure(
+        &self,
+        op_id: &str,
+        call: &Call,
+        req: &ExecRequest,
+        e: Error,
+    ) -> Error {
+        match self
+            .wait_for(op_id, call, Some(Duration::from_secs(5)))
+            .await
+        {
+            Err(op_err) => explain_start_failure(op_err, req),
+            Ok(_) => e,
+        }
     }
 }
 

@@ -819,12 +819,9 @@ impl Engine {
             if task.run_once {
                 run_once_result = Some((outcome.status, outcome.result.clone()));
             }
-            // Each file a looped include brings in counts as one `ok` (Ansible's stats).
-            let extra_oks = outcome.include.len().saturating_sub(1) as u32;
             for inc in &outcome.include {
                 includes.push((host.clone(), inc.clone()));
             }
-            self.stats.entry(host.clone()).or_default().ok += extra_oks;
             let _ = &outcome.meta;
             let fact_host = delegated
                 .get(&host)
@@ -1128,7 +1125,8 @@ impl Engine {
     ) {
         let stats = self.stats.entry(host.to_string()).or_default();
         match o.status {
-            Status::Ok => stats.ok += 1,
+            // Each file a looped include brings in counts as one `ok` (Ansible's stats).
+            Status::Ok => stats.ok += o.include.len().max(1) as u32,
             Status::Changed => {
                 stats.ok += 1;
                 stats.changed += 1;

@@ -91,7 +91,7 @@ fn run_suite(mut single: Vec<Case>, mut multi: Vec<Case>) {
         // The reference tool's incus connection sometimes loses a module's output on a busy
         // daemon (not a difference of the runner): that case runs once more on fresh containers.
         if let Err(e) = &res
-            && ANSIBLE_FLAKES.iter().any(|f| e.contains(f))
+            && support::ansible_flakes::ansible_flake(e).is_some()
         {
             eprintln!(
                 "conformance: {} {:?}: Ansible's incus connection flaked; again on fresh containers",
@@ -137,12 +137,6 @@ fn run_suite(mut single: Vec<Case>, mut multi: Vec<Case>) {
     let errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
     assert!(errors.is_empty(), "{}", errors.join("\n\n"));
 }
-
-/// Failures of community.general.incus itself (seen under load), in Ansible's output.
-const ANSIBLE_FLAKES: &[&str] = &[
-    "Module result deserialization failed",
-    "failed to resolve remote temporary directory",
-];
 
 struct Side<'a> {
     tool: Tool,

@@ -10,6 +10,8 @@
 //!
 //! Needs the testbed (Incus daemon, image, Ansible venv); fails loudly without it.
 
+#[path = "support/ansible_flakes.rs"]
+mod ansible_flakes;
 mod common;
 
 use std::path::PathBuf;
@@ -103,29 +105,20 @@ impl BenchRun {
     }
 }
 
-/// Failures of community.general.incus itself (seen under load), in Ansible's run logs.
-const ANSIBLE_FLAKES: &[&str] = &[
-    "Module result deserialization failed",
-    "failed to resolve remote temporary directory",
-];
-
 /// Run run-ansible.sh, once more when it printed no RESULT (a container launch the shared
 /// daemon did not complete; a real failure of a tool always prints RESULT) or when the
 /// reference run hit a known failure of Ansible's incus connection plugin. The runner is
 /// never given a second chance for its own failures.
 fn run_bench(n: usize, runner_cmd: Option<&str>, image: &str) -> BenchRun {
     let mut last = run_bench_once(n, runner_cmd, image);
-    let ansible_flake = runner_cmd.is_none() && !(last.run_clean(1) && last.run_clean(2)) && {
-        let logs = last.logs();
-        ANSIBLE_FLAKES
-            .iter()
-            .find(|f| logs.contains(*f))
-            .inspect(|f| {
-                eprintln!("ansible reference hit community.general.incus's {f:?}; running it again")
-            })
-            .is_some()
-    };
-    if last.result.is_empty() || ansible_flake {
+    let reference_failed = runner_cmd.is_none() && !(last.run_clean(1) && last.run_clean(2));
+    let flake = reference_failed
+        .then(|| ansible_flakes::ansible_flake(&last.logs()))
+        .flatten();
+    if let Some(f) = flake {
+        eprintln!("ansible reference hit community.general.incus's {f:?}; running it again");
+    }
+    if last.result.is_empty() || flake.is_some() {
         drop(last);
         last = run_bench_once(n, runner_cmd, image);
     }

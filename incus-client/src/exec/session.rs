@@ -9,11 +9,11 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{OutputStream, check, exit_code, explain_start_failure};
+use super::{OutputStream, check, exit_code};
 use crate::client::{Call, Client};
 use crate::error::{Error, Result};
 use crate::exec::ExecRequest;
-use crate::ws::{self, Ws};
+use crate::ws::Ws;
 
 /// An exec started in websocket mode and left open. Dropping it closes the websockets
 /// abruptly, which makes the daemon kill the command; [`ExecSession::finish`] ends it cleanly.
@@ -31,32 +31,9 @@ impl Client {
     pub async fn exec_session(&self, instance: &str, req: &ExecRequest) -> Result<ExecSession> {
         check(req)?;
         let (op, call) = self.start_exec(instance, req, true).await?;
-        let secret = |fd: &str| {
-            op.metadata
-                .get("fds")
-                .and_then(|f| f.get(fd))
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-                .ok_or_else(|| call.decode(format!("exec operation has no websocket for fd {fd}")))
-        };
-        let (s0, s1, s2) = (secret("0")?, secret("1")?, secret("2")?);
-        let connected = tokio::try_join!(
-            ws::connect(self, &op.id, &s0, &call),
-            ws::connect(self, &op.id, &s1, &call),
-            ws::connect(self, &op.id, &s2, &call),
-        );
-        let (stdin, stdout, stderr) = match connected {
-            Ok(c) => c,
-            Err(e) => {
-                // The operation knows why the command did not start, if it did not.
-                if let Err(op_err) = self
-                    .wait_for(&op.id, &call, Some(Duration::from_secs(5)))
-                    .await
-                {
-                    return Err(explain_start_failure(op_err, req));
-                }
-                return Err(e);
-            }
+        let (stdin, stdout, stderr) = match self.connect_fds(&op, &call).await {
+            Ok(fds) => fds,
+            Err(e) => return Err(self.websocket_failure(&op.id, &call, req, e).await),
         };
         Ok(ExecSession {
             client: self.clone(),

@@ -14,6 +14,8 @@
 //!
 //! Nothing is written to the instance's disk.
 
+use std::fmt::Write as _;
+
 use incus_client::{ExecSession, OutputStream};
 
 use super::{ExecOutput, ExecRequest};
@@ -53,7 +55,8 @@ pub fn printf_format(data: &[u8]) -> String {
         if b.is_ascii_alphanumeric() || b" ,./_-:=+@#".contains(&b) {
             f.push(b as char);
         } else {
-            f.push_str(&format!("\\{b:03o}"));
+            // Writing to a String cannot fail.
+            let _ = write!(f, "\\{b:03o}");
         }
     }
     f.push('\'');

@@ -7,6 +7,7 @@
 //! A missing prerequisite fails the test loudly; nothing is skipped.
 #![allow(dead_code)]
 
+pub mod ansible_flakes;
 pub mod debrepo;
 
 use std::collections::BTreeMap;
