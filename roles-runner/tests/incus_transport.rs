@@ -7,7 +7,7 @@
 mod support;
 
 use roles_runner::transport::incus::IncusTransport;
-use roles_runner::transport::{ExecRequest, FileKind, Transport, TransportError};
+use roles_runner::transport::{ExecRequest, FileKind, NewFile, Transport, TransportError};
 use support::Container;
 
 fn transport(c: &Container) -> IncusTransport {
@@ -198,9 +198,17 @@ async fn agent_file_reads_and_writes_match_the_file_api() {
 
     // Every byte value survives the trip, with owner and mode (special bits included).
     let all: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
-    t.create_file("/srv/t/bin", &all, 7, 8, 0o4750)
-        .await
-        .expect("create");
+    t.create_file(
+        "/srv/t/bin",
+        NewFile {
+            data: &all,
+            uid: 7,
+            gid: 8,
+            mode: 0o4750,
+        },
+    )
+    .await
+    .expect("create");
     let (data, st) = t
         .read_file("/srv/t/bin")
         .await
@@ -209,19 +217,47 @@ async fn agent_file_reads_and_writes_match_the_file_api() {
     assert_eq!(data, all);
     assert_eq!((st.mode, st.uid, st.gid), (0o4750, 7, 8));
     // create_file refuses to overwrite.
-    let r = t.create_file("/srv/t/bin", b"other", 0, 0, 0o644).await;
+    let r = t
+        .create_file(
+            "/srv/t/bin",
+            NewFile {
+                data: b"other",
+                uid: 0,
+                gid: 0,
+                mode: 0o644,
+            },
+        )
+        .await;
     assert!(r.is_err(), "an existing file was overwritten");
 
     // replace_file: atomic rename; a missing directory fails and leaves nothing behind.
-    t.replace_file("/srv/t/.f.tmp", "/srv/t/f", b"new\n", 0, 0, 0o644)
-        .await
-        .expect("replace");
+    t.replace_file(
+        "/srv/t/.f.tmp",
+        "/srv/t/f",
+        NewFile {
+            data: b"new\n",
+            uid: 0,
+            gid: 0,
+            mode: 0o644,
+        },
+    )
+    .await
+    .expect("replace");
     assert_eq!(
         c.sh("stat -c '%a %u %g' /srv/t/f; cat /srv/t/f"),
         "644 0 0\nnew\n"
     );
     let r = t
-        .replace_file("/srv/none/.g.tmp", "/srv/none/g", b"x", 0, 0, 0o644)
+        .replace_file(
+            "/srv/none/.g.tmp",
+            "/srv/none/g",
+            NewFile {
+                data: b"x",
+                uid: 0,
+                gid: 0,
+                mode: 0o644,
+            },
+        )
         .await;
     let Err(TransportError::Failed(msg)) = r else {
         panic!("{r:?}")
@@ -229,9 +265,18 @@ async fn agent_file_reads_and_writes_match_the_file_api() {
     assert!(msg.contains("No such file or directory"), "{msg}");
     // A file bigger than the inline limit goes through the file API, same result.
     let big = vec![b'z'; 100_000];
-    t.replace_file("/srv/t/.big.tmp", "/srv/t/big", &big, 0, 0, 0o600)
-        .await
-        .expect("replace big");
+    t.replace_file(
+        "/srv/t/.big.tmp",
+        "/srv/t/big",
+        NewFile {
+            data: &big,
+            uid: 0,
+            gid: 0,
+            mode: 0o600,
+        },
+    )
+    .await
+    .expect("replace big");
     assert_eq!(c.sh("stat -c '%a %s' /srv/t/big"), "600 100000\n");
     assert_eq!(
         c.sh("ls -a /srv/t | grep -c tmp || true").trim(),

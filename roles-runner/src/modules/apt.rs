@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::common::fail;
 use super::{Ctx, Module, ModuleError, Res};
+use crate::transport::NewFile;
 use crate::util::shq;
 
 pub struct Apt;
@@ -557,7 +558,7 @@ async fn install_deb(
             "/tmp/.floe-{}.deb",
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
-        ctx.t().create_file(&tmp, &data, 0, 0, 0o600).await?;
+        ctx.t().create_file(&tmp, NewFile::private(&data)).await?;
         Some(tmp)
     } else {
         None

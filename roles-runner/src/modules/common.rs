@@ -8,7 +8,9 @@ use serde_json::{Map, Value as Json, json};
 use super::Paths;
 use crate::playbook::Task;
 use crate::template::{Scope, Templar};
-use crate::transport::{ExecOutput, ExecRequest, FileKind, FileStat, Transport, TransportError};
+use crate::transport::{
+    ExecOutput, ExecRequest, FileKind, FileStat, NewFile, Transport, TransportError,
+};
 use crate::util::shq;
 
 pub type Res = Map<String, Json>;
@@ -506,7 +508,20 @@ pub async fn write_atomic(
         base,
         &id[..12]
     );
-    match ctx.t().replace_file(&tmp, path, data, uid, gid, mode).await {
+    match ctx
+        .t()
+        .replace_file(
+            &tmp,
+            path,
+            NewFile {
+                data,
+                uid,
+                gid,
+                mode,
+            },
+        )
+        .await
+    {
         Ok(()) => {}
         Err(TransportError::Failed(m)) if m.contains("ot found") || m.contains("No such file") => {
             return Err(fail(format!("Destination directory {dir} does not exist")));

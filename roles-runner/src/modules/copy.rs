@@ -6,7 +6,7 @@ use serde_json::json;
 use super::common::{Attrs, attr_result, fail, write_atomic};
 use super::diff::{attr_changes, content_diff, path_diff};
 use super::{Ctx, Module, ModuleError, Res};
-use crate::transport::{FileKind, FileStat};
+use crate::transport::{FileKind, FileStat, NewFile};
 use crate::util::{sha1_hex, shq};
 
 pub struct Copy;
@@ -265,7 +265,7 @@ async fn validate_content(
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let tmp = format!("/tmp/.floe-validate-{}", &id[..12]);
-    ctx.t().create_file(&tmp, data, 0, 0, 0o600).await?;
+    ctx.t().create_file(&tmp, NewFile::private(data)).await?;
     let cmd = validate.replace("%s", &shq(&tmp));
     let out = ctx
         .sh(&format!("{cmd}; rc=$?; rm -f {}; exit $rc", shq(&tmp)))

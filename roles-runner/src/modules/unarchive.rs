@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::common::{Attrs, fail, resolve_mode};
 use super::{Ctx, Module, ModuleError, Res};
+use crate::transport::NewFile;
 use crate::util::shq;
 
 pub struct Unarchive;
@@ -77,7 +78,7 @@ impl Module for Unarchive {
                 "/tmp/.floe-{}{ext}",
                 &uuid::Uuid::new_v4().simple().to_string()[..12]
             );
-            ctx.t().create_file(&tmp, &data, 0, 0, 0o600).await?;
+            ctx.t().create_file(&tmp, NewFile::private(&data)).await?;
             (tmp.clone(), Some(tmp))
         };
         let is_zip = src.ends_with(".zip");
@@ -284,7 +285,7 @@ async fn fix_member_attrs(
     let id = uuid::Uuid::new_v4().simple().to_string();
     let tmp = format!("/tmp/.floe-members-{}", &id[..12]);
     ctx.t()
-        .create_file(&tmp, list.as_bytes(), 0, 0, 0o600)
+        .create_file(&tmp, NewFile::private(list.as_bytes()))
         .await?;
     let out = ctx
         .sh(&format!(

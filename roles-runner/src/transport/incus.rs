@@ -11,7 +11,9 @@ use async_trait::async_trait;
 use incus_client::{Client, FilePush, FileType};
 
 use super::shell_agent::{self, Agent};
-use super::{Counters, ExecOutput, ExecRequest, FileKind, FileStat, Transport, TransportError};
+use super::{
+    Counters, ExecOutput, ExecRequest, FileKind, FileStat, NewFile, Transport, TransportError,
+};
 
 pub struct IncusTransport {
     client: Client,
@@ -136,6 +138,22 @@ impl IncusTransport {
         }
     }
 
+    /// Write a small file through the agent (`rename_to`: then move it there). `None` when
+    /// the file is too large for a request or there is no agent: use the file API.
+    async fn write_through_agent(
+        &self,
+        path: &str,
+        file: NewFile<'_>,
+        rename_to: Option<&str>,
+    ) -> Result<Option<Result<(), TransportError>>, TransportError> {
+        if file.data.len() > shell_agent::MAX_INLINE_FILE {
+            return Ok(None);
+        }
+        let script = shell_agent::write_script(path, file, rename_to);
+        let out = self.exec_through_agent(&script).await?;
+        Ok(out.map(|o| agent_write_result(&o)))
+    }
+
     /// End the agent cleanly (EOF on its stdin) so the daemon does not kill it mid-write.
     pub async fn close_agent(&self) {
         let mut slot = self.agent.lock().await;
@@ -229,7 +247,7 @@ impl Transport for IncusTransport {
             Some(data) => {
                 let id = uuid::Uuid::new_v4().simple().to_string();
                 let tmp = format!("/tmp/.floe-stdin-{}", &id[..12]);
-                self.create_file(&tmp, data, 0, 0, 0o600).await?;
+                self.create_file(&tmp, NewFile::private(data)).await?;
                 Some(tmp)
             }
             None => None,
@@ -324,22 +342,14 @@ impl Transport for IncusTransport {
         }
     }
 
-    async fn create_file(
-        &self,
-        path: &str,
-        data: &[u8],
-        uid: u32,
-        gid: u32,
-        mode: u32,
-    ) -> Result<(), TransportError> {
-        if data.len() <= shell_agent::MAX_INLINE_FILE {
-            let script = shell_agent::write_script(path, data, uid, gid, mode, None);
-            if let Some(out) = self.exec_through_agent(&script).await? {
-                return agent_write_result(&out);
-            }
+    async fn create_file(&self, path: &str, file: NewFile<'_>) -> Result<(), TransportError> {
+        if let Some(written) = self.write_through_agent(path, file, None).await? {
+            return written;
         }
         let start = Instant::now();
-        let push = FilePush::file(data.to_vec()).mode(mode).owner(uid, gid);
+        let push = FilePush::file(file.data.to_vec())
+            .mode(file.mode)
+            .owner(file.uid, file.gid);
         let r = self.client.push_file(&self.instance, path, &push).await;
         self.counters.add(start.elapsed());
         r.map_err(|e| self.map_err(e))
@@ -349,18 +359,12 @@ impl Transport for IncusTransport {
         &self,
         tmp: &str,
         path: &str,
-        data: &[u8],
-        uid: u32,
-        gid: u32,
-        mode: u32,
+        file: NewFile<'_>,
     ) -> Result<(), TransportError> {
-        if data.len() <= shell_agent::MAX_INLINE_FILE {
-            let script = shell_agent::write_script(tmp, data, uid, gid, mode, Some(path));
-            if let Some(out) = self.exec_through_agent(&script).await? {
-                return agent_write_result(&out);
-            }
+        if let Some(written) = self.write_through_agent(tmp, file, Some(path)).await? {
+            return written;
         }
-        super::replace_by_rename(self, tmp, path, data, uid, gid, mode).await
+        super::replace_by_rename(self, tmp, path, file).await
     }
 
     async fn close(&self) {

@@ -6,7 +6,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
 
-use super::{Counters, ExecOutput, ExecRequest, FileKind, FileStat, Transport, TransportError};
+use super::{
+    Counters, ExecOutput, ExecRequest, FileKind, FileStat, NewFile, Transport, TransportError,
+};
 
 #[derive(Debug, Default)]
 pub struct LocalTransport {
@@ -124,14 +126,7 @@ impl Transport for LocalTransport {
         Ok(Some((data, st)))
     }
 
-    async fn create_file(
-        &self,
-        path: &str,
-        data: &[u8],
-        uid: u32,
-        gid: u32,
-        mode: u32,
-    ) -> Result<(), TransportError> {
+    async fn create_file(&self, path: &str, file: NewFile<'_>) -> Result<(), TransportError> {
         let start = Instant::now();
         let res = (|| -> std::io::Result<()> {
             use std::io::Write;
@@ -139,9 +134,9 @@ impl Transport for LocalTransport {
                 .write(true)
                 .create_new(true)
                 .open(path)?;
-            f.write_all(data)?;
-            std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+            f.write_all(file.data)?;
+            std::os::unix::fs::chown(path, Some(file.uid), Some(file.gid))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(file.mode))?;
             Ok(())
         })();
         self.counters.add(start.elapsed());

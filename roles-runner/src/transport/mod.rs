@@ -128,18 +128,36 @@ impl Counters {
     }
 }
 
+/// A file to create: content, owner and mode.
+#[derive(Debug, Clone, Copy)]
+pub struct NewFile<'a> {
+    pub data: &'a [u8],
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+impl<'a> NewFile<'a> {
+    /// root-owned, mode 0600: the runner's own temporary files.
+    pub fn private(data: &'a [u8]) -> NewFile<'a> {
+        NewFile {
+            data,
+            uid: 0,
+            gid: 0,
+            mode: 0o600,
+        }
+    }
+}
+
 /// [`Transport::replace_file`] from the other primitives: create `tmp`, then `mv` it.
 /// Errors carry the command's own message; callers name the path.
 pub async fn replace_by_rename<T: Transport + ?Sized>(
     t: &T,
     tmp: &str,
     path: &str,
-    data: &[u8],
-    uid: u32,
-    gid: u32,
-    mode: u32,
+    file: NewFile<'_>,
 ) -> Result<(), TransportError> {
-    t.create_file(tmp, data, uid, gid, mode).await?;
+    t.create_file(tmp, file).await?;
     let out = t
         .exec(ExecRequest::sh(format!(
             "mv -f {t} {p} || {{ rm -f {t}; exit 1; }}",
@@ -162,26 +180,16 @@ pub trait Transport: Send + Sync {
     /// Content (symlinks: their target) and lstat; `None` when missing.
     async fn read_file(&self, path: &str) -> Result<Option<(Vec<u8>, FileStat)>, TransportError>;
     /// Create a NEW file (callers use a fresh temporary name) with owner and mode.
-    async fn create_file(
-        &self,
-        path: &str,
-        data: &[u8],
-        uid: u32,
-        gid: u32,
-        mode: u32,
-    ) -> Result<(), TransportError>;
+    async fn create_file(&self, path: &str, file: NewFile<'_>) -> Result<(), TransportError>;
     /// Write `path` atomically: `data` goes to the NEW file `tmp` (same directory) with its
     /// final owner and mode, which is then renamed over `path`; on failure nothing is left.
     async fn replace_file(
         &self,
         tmp: &str,
         path: &str,
-        data: &[u8],
-        uid: u32,
-        gid: u32,
-        mode: u32,
+        file: NewFile<'_>,
     ) -> Result<(), TransportError> {
-        replace_by_rename(self, tmp, path, data, uid, gid, mode).await
+        replace_by_rename(self, tmp, path, file).await
     }
     /// Release what the connection holds (end of the run).
     async fn close(&self) {}

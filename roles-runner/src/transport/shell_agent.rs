@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use incus_client::{ExecSession, OutputStream};
 
-use super::{ExecOutput, ExecRequest};
+use super::{ExecOutput, ExecRequest, NewFile};
 
 /// The agent itself: read a header, read the script's lines, run it, mark the end.
 pub const BOOT_SCRIPT: &str = r#"while IFS= read -r h; do
@@ -66,14 +66,13 @@ pub fn printf_format(data: &[u8]) -> String {
 /// Script that creates the NEW file `path` (refuses an existing one) holding `data`, with owner and
 /// mode, and then — when `rename_to` is given — renames it over that path. A failure removes
 /// the new file: nothing half-written is left. Only root can chown, like the file API.
-pub fn write_script(
-    path: &str,
-    data: &[u8],
-    uid: u32,
-    gid: u32,
-    mode: u32,
-    rename_to: Option<&str>,
-) -> String {
+pub fn write_script(path: &str, file: NewFile<'_>, rename_to: Option<&str>) -> String {
+    let NewFile {
+        data,
+        uid,
+        gid,
+        mode,
+    } = file;
     let p = quote(path);
     let dir = match path.rfind('/') {
         Some(0) => "/".to_string(),
@@ -337,7 +336,16 @@ mod tests {
 
     #[test]
     fn write_script_sets_owner_and_mode_and_cleans_up_on_failure() {
-        let s = write_script("/etc/x.tmp", b"hi\n", 0, 0, 0o644, Some("/etc/x"));
+        let s = write_script(
+            "/etc/x.tmp",
+            NewFile {
+                data: b"hi\n",
+                uid: 0,
+                gid: 0,
+                mode: 0o644,
+            },
+            Some("/etc/x"),
+        );
         assert_eq!(
             s,
             "[ -d '/etc' ] || { printf '%s\\n' '/etc: No such file or directory' >&2; exit 1; }\n\
@@ -345,7 +353,16 @@ mod tests {
              umask 0133\n\
              { printf 'hi\\012' >'/etc/x.tmp' && mv -f '/etc/x.tmp' '/etc/x'; } || { rm -f '/etc/x.tmp'; exit 1; }\n"
         );
-        let s = write_script("rel", b"", 5, 6, 0o4755, None);
+        let s = write_script(
+            "rel",
+            NewFile {
+                data: b"",
+                uid: 5,
+                gid: 6,
+                mode: 0o4755,
+            },
+            None,
+        );
         assert!(s.contains("umask 0077\n"), "{s}");
         assert!(
             s.contains("&& chown 5:6 'rel' && chmod 4755 'rel'; }"),
